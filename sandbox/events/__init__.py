@@ -1,0 +1,1 @@
+"""Event templates and the event builder."""

@@ -1,0 +1,1 @@
+"""The Lambda REST API over HTTP, for boto3 and the AWS CLI."""

@@ -1,0 +1,1 @@
+"""Local stand-ins for the services that trigger functions or receive destinations."""

@@ -1,0 +1,1 @@
+"""Execution environments: the processes that run function code."""

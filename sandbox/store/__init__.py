@@ -1,0 +1,1 @@
+"""Persistence: the embedded SQLite registry and the content-addressed code artifacts."""

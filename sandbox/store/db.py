@@ -1,0 +1,120 @@
+"""The embedded store: one SQLite database (WAL) under the sandbox home.
+
+Why SQLite: notebooks need state that survives a kernel restart, several processes (a
+notebook and ``lambda-sandbox serve``) may share one home, and a publish must be all or
+nothing. WAL lets readers run beside a writer; every change runs in one ``BEGIN
+IMMEDIATE`` transaction, so a failure half-way leaves nothing half-written.
+
+The schema is a numbered list of migrations; ``PRAGMA user_version`` records how far a
+database has got, and a database from a newer release is refused rather than damaged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sandbox.errors import SandboxClosedError, StoreError
+
+__all__ = ["Database"]
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: functions, versions, aliases (the Qualifier concept)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE functions (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        config TEXT NOT NULL,             -- $LATEST FunctionConfiguration JSON (AWS shape)
+        next_version INTEGER NOT NULL DEFAULT 1,
+        tags TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE versions (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        version INTEGER NOT NULL, config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, version),
+        FOREIGN KEY (account, region, name) REFERENCES functions ON DELETE CASCADE
+    );
+    CREATE TABLE aliases (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        alias TEXT NOT NULL, config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, alias),
+        FOREIGN KEY (account, region, name) REFERENCES functions ON DELETE CASCADE
+    );
+    """,
+)
+
+
+class Database:
+    """A thread-safe handle on the store's SQLite file.
+
+    One connection per :class:`Database`, shared by the sandbox's threads under a lock
+    (SQLite serialises writers anyway). Other processes open their own.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the sandbox store at {path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            if current > len(_MIGRATIONS):
+                raise StoreError(
+                    f"the store at {self.path} was written by a newer lambda-sandbox "
+                    f"(schema {current}, this release knows {len(_MIGRATIONS)})"
+                )
+            for number, script in enumerate(_MIGRATIONS[current:], start=current + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={number}")
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise SandboxClosedError("the sandbox store is closed")
+        return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """A read outside any explicit transaction."""
+        with self._lock:
+            return list(self.conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA optimize")
+                self._conn.close()
+                self._conn = None

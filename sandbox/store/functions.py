@@ -1,0 +1,172 @@
+"""Rows of functions, versions and aliases in the embedded store.
+
+Plain reads and writes of JSON documents in the AWS shape; every rule lives in the service
+layer, which calls these inside one :meth:`Database.transaction` so a whole operation
+commits or nothing does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+__all__ = ["FunctionRows", "Scope"]
+
+Scope = tuple[str, str]  # (account id, region)
+
+
+def _dump(doc: Mapping[str, object]) -> str:
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def _load(text: object) -> dict[str, object]:
+    loaded = json.loads(str(text))
+    if not isinstance(loaded, dict):
+        raise ValueError("corrupt record in the sandbox store")
+    return loaded
+
+
+class FunctionRows:
+    """Function, version and alias rows for one (account, region) scope."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.account, self.region = scope
+
+    # functions --------------------------------------------------------------------------
+    def insert(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        config: Mapping[str, object],
+        tags: Mapping[str, str],
+        created: float,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO functions (account, region, name, config, tags, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (self.account, self.region, name, _dump(config), _dump(tags), created),
+        )
+
+    def latest(self, conn: sqlite3.Connection, name: str) -> dict[str, object] | None:
+        row = conn.execute(
+            "SELECT config FROM functions WHERE account=? AND region=? AND name=?",
+            (self.account, self.region, name),
+        ).fetchone()
+        return _load(row[0]) if row else None
+
+    def tags(self, conn: sqlite3.Connection, name: str) -> dict[str, str]:
+        row = conn.execute(
+            "SELECT tags FROM functions WHERE account=? AND region=? AND name=?",
+            (self.account, self.region, name),
+        ).fetchone()
+        return {str(k): str(v) for k, v in _load(row[0]).items()} if row else {}
+
+    def update_latest(
+        self, conn: sqlite3.Connection, name: str, config: Mapping[str, object]
+    ) -> None:
+        conn.execute(
+            "UPDATE functions SET config=? WHERE account=? AND region=? AND name=?",
+            (_dump(config), self.account, self.region, name),
+        )
+
+    def delete(self, conn: sqlite3.Connection, name: str) -> None:
+        conn.execute(
+            "DELETE FROM functions WHERE account=? AND region=? AND name=?",
+            (self.account, self.region, name),
+        )
+
+    def names(self, conn: sqlite3.Connection, after: str = "", limit: int = -1) -> list[str]:
+        rows = conn.execute(
+            "SELECT name FROM functions WHERE account=? AND region=? AND name>? "
+            "ORDER BY name LIMIT ?",
+            (self.account, self.region, after, limit),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def all_code_hashes(self, conn: sqlite3.Connection) -> set[str]:
+        """CodeSha256 of every stored version, in every scope (for artifact GC)."""
+        out: set[str] = set()
+        for (text,) in conn.execute(
+            "SELECT config FROM functions UNION ALL SELECT config FROM versions"
+        ):
+            value = _load(text).get("CodeSha256")
+            if isinstance(value, str):
+                out.add(value)
+        return out
+
+    # versions ---------------------------------------------------------------------------
+    def take_version_number(self, conn: sqlite3.Connection, name: str) -> int:
+        """The next version number; numbers are never handed out twice (spec §5)."""
+        (number,) = conn.execute(
+            "SELECT next_version FROM functions WHERE account=? AND region=? AND name=?",
+            (self.account, self.region, name),
+        ).fetchone()
+        conn.execute(
+            "UPDATE functions SET next_version=? WHERE account=? AND region=? AND name=?",
+            (number + 1, self.account, self.region, name),
+        )
+        return int(number)
+
+    def insert_version(
+        self, conn: sqlite3.Connection, name: str, version: int, config: Mapping[str, object]
+    ) -> None:
+        conn.execute(
+            "INSERT INTO versions (account, region, name, version, config) VALUES (?, ?, ?, ?, ?)",
+            (self.account, self.region, name, version, _dump(config)),
+        )
+
+    def version(
+        self, conn: sqlite3.Connection, name: str, version: int
+    ) -> dict[str, object] | None:
+        row = conn.execute(
+            "SELECT config FROM versions WHERE account=? AND region=? AND name=? AND version=?",
+            (self.account, self.region, name, version),
+        ).fetchone()
+        return _load(row[0]) if row else None
+
+    def versions(
+        self, conn: sqlite3.Connection, name: str, after: int = 0, limit: int = -1
+    ) -> list[dict[str, object]]:
+        rows = conn.execute(
+            "SELECT config FROM versions WHERE account=? AND region=? AND name=? AND version>? "
+            "ORDER BY version LIMIT ?",
+            (self.account, self.region, name, after, limit),
+        ).fetchall()
+        return [_load(r[0]) for r in rows]
+
+    def delete_version(self, conn: sqlite3.Connection, name: str, version: int) -> None:
+        conn.execute(
+            "DELETE FROM versions WHERE account=? AND region=? AND name=? AND version=?",
+            (self.account, self.region, name, version),
+        )
+
+    # aliases ----------------------------------------------------------------------------
+    def alias(self, conn: sqlite3.Connection, name: str, alias: str) -> dict[str, object] | None:
+        row = conn.execute(
+            "SELECT config FROM aliases WHERE account=? AND region=? AND name=? AND alias=?",
+            (self.account, self.region, name, alias),
+        ).fetchone()
+        return _load(row[0]) if row else None
+
+    def aliases(self, conn: sqlite3.Connection, name: str) -> list[dict[str, object]]:
+        rows = conn.execute(
+            "SELECT config FROM aliases WHERE account=? AND region=? AND name=? ORDER BY alias",
+            (self.account, self.region, name),
+        ).fetchall()
+        return [_load(r[0]) for r in rows]
+
+    def put_alias(
+        self, conn: sqlite3.Connection, name: str, alias: str, config: Mapping[str, object]
+    ) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO aliases (account, region, name, alias, config) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (self.account, self.region, name, alias, _dump(config)),
+        )
+
+    def delete_alias(self, conn: sqlite3.Connection, name: str, alias: str) -> None:
+        conn.execute(
+            "DELETE FROM aliases WHERE account=? AND region=? AND name=? AND alias=?",
+            (self.account, self.region, name, alias),
+        )

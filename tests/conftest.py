@@ -1,0 +1,35 @@
+"""Shared fixtures: throwaway sandboxes on a fake clock, cleaned up after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox import FakeClock, Sandbox
+
+HANDLER_SOURCE = "def lambda_handler(event, context):\n    return {'ok': True, 'event': event}\n"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sb(clock: FakeClock) -> Iterator[Sandbox]:
+    sandbox = Sandbox.ephemeral(clock=clock)
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()
+
+
+@pytest.fixture
+def make_function(sb: Sandbox):  # type: ignore[no-untyped-def]
+    """Factory: create a function from source (default: an echo handler)."""
+
+    def make(name: str = "fn", source: str = HANDLER_SOURCE, **kwargs: object):  # type: ignore[no-untyped-def]
+        return sb.create_function(name, source, **kwargs)
+
+    return make

@@ -1,0 +1,417 @@
+"""The content-addressed artifact store and safe extraction of untrusted zips."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import stat
+import struct
+import threading
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+import sandbox.store.artifacts as artifacts
+from sandbox.errors import InvalidParameterValueException, StoreError
+from sandbox.store.artifacts import ArtifactStore, ZipReader, safe_extract
+from sandbox.store.packaging import build_zip
+
+UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
+EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def exact(message: str) -> str:
+    return f"^{re.escape(message)}$"
+
+
+def make_zip(
+    entries: list[tuple[str, bytes, int]], compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
+    """A zip written by zipfile with the given (name, data, unix mode) entries."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.create_system = 3
+            info.external_attr = mode << 16
+            info.compress_type = compression
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def lying_bomb(real_mib: int, declared: int = 10, name: str = "bomb.txt") -> bytes:
+    """One deflated member of ``real_mib`` MiB of zeros whose headers claim ``declared`` bytes."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    # After a full flush the compressor forgets everything: one MiB always gives this piece.
+    piece = deflate.compress(bytes(1 << 20)) + deflate.flush(zlib.Z_FULL_FLUSH)
+    stream = piece * real_mib + deflate.flush()
+    raw_name = name.encode()
+    local = struct.pack(
+        "<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 0x21, 0, len(stream), declared,
+        len(raw_name), 0,
+    )  # fmt: skip
+    central = struct.pack(
+        "<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 0x21, 0, len(stream),
+        declared, len(raw_name), 0, 0, 0, 0, 0o100644 << 16, 0,
+    ) + raw_name  # fmt: skip
+    body = local + raw_name + stream
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0)
+    return body + central + end
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def leftovers(parent: Path, dest: Path) -> list[str]:
+    """Anything next to ``dest`` that an extraction left behind."""
+    return sorted(p.name for p in parent.iterdir() if p != dest)
+
+
+FILES = {
+    "lambda_function.py": b"def handler(event, context):\n    return event\n",
+    "pkg/__init__.py": b"",
+    "pkg/data/table.csv": b"a,b\n1,2\n",
+    "bin/tool": b"#!/bin/sh\necho tool\n",
+}
+
+
+@pytest.fixture
+def package() -> bytes:
+    return build_zip(FILES, executable={"bin/tool"})
+
+
+# --- safe_extract ----------------------------------------------------------------------
+
+
+def test_extracts_read_only_and_keeps_executable_bits(tmp_path: Path, package: bytes) -> None:
+    dest = tmp_path / "out"
+
+    size = safe_extract(package, dest)
+
+    assert size == sum(map(len, FILES.values()))
+    for name, data in FILES.items():
+        assert (dest / name).read_bytes() == data
+    assert mode(dest / "bin" / "tool") == 0o555
+    assert mode(dest / "lambda_function.py") == 0o444
+    assert mode(dest / "pkg" / "data" / "table.csv") == 0o444
+    assert {mode(d) for d in [dest, dest / "pkg", dest / "pkg" / "data", dest / "bin"]} == {0o555}
+    assert leftovers(tmp_path, dest) == []
+
+
+def test_extracts_from_a_path(tmp_path: Path, package: bytes) -> None:
+    source = tmp_path / "code.zip"
+    source.write_bytes(package)
+
+    safe_extract(source, tmp_path / "out")
+
+    assert (tmp_path / "out" / "pkg" / "data" / "table.csv").read_bytes() == b"a,b\n1,2\n"
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_every_compression_lambda_accepts(tmp_path: Path, compression: int) -> None:
+    data = bytes(range(256)) * 300
+    archive = make_zip(
+        [("d/", b"", stat.S_IFDIR | 0o755), ("d/x.bin", data, 0o100644)], compression
+    )
+
+    assert safe_extract(archive, tmp_path / "out") == len(data)
+    assert (tmp_path / "out" / "d" / "x.bin").read_bytes() == data
+
+
+def test_symlinks_inside_the_package_are_kept(tmp_path: Path) -> None:
+    archive = make_zip(
+        [
+            ("src/app.py", b"X = 1\n", 0o100644),
+            ("app.py", b"src/app.py", stat.S_IFLNK | 0o777),
+            ("src/up", b"..", stat.S_IFLNK | 0o777),
+        ]
+    )
+
+    safe_extract(archive, tmp_path / "out")
+
+    assert os.readlink(tmp_path / "out" / "app.py") == "src/app.py"
+    assert (tmp_path / "out" / "app.py").read_bytes() == b"X = 1\n"
+    assert (tmp_path / "out" / "src" / "up").resolve() == (tmp_path / "out").resolve()
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            [("ok.py", b"", 0o100644), ("../../evil.py", b"x", 0o100644)],
+            "Could not unzip uploaded file: member '../../evil.py' has a '..' path component.",
+        ),
+        (
+            [("/tmp/evil.py", b"x", 0o100644)],
+            "Could not unzip uploaded file: member '/tmp/evil.py' has an absolute path.",
+        ),
+        (
+            [("ok.py", b"", 0o100644), ("link", b"../outside", stat.S_IFLNK | 0o777)],
+            "Could not unzip uploaded file: symbolic link 'link' points to '../outside', "
+            "outside the package.",
+        ),
+        (
+            [("etc", b"/etc", stat.S_IFLNK | 0o777)],
+            "Could not unzip uploaded file: symbolic link 'etc' points to '/etc', "
+            "outside the package.",
+        ),
+        (
+            # Each link looks inside on paper; followed for real, the second one is not.
+            [
+                ("d/link", b"..", stat.S_IFLNK | 0o777),
+                ("d/link2", b"link/..", stat.S_IFLNK | 0o777),
+            ],
+            "Could not unzip uploaded file: symbolic link 'd/link2' points to 'link/..', "
+            "outside the package.",
+        ),
+        ([("a", b"file", 0o100644), ("a/b", b"file under a file", 0o100644)], UNZIP_FAILED),
+        (
+            # A member under a link would be written through it: refused.
+            [("lnk", b"sub", stat.S_IFLNK | 0o777), ("lnk/x", b"y", stat.S_IFLNK | 0o777)],
+            UNZIP_FAILED,
+        ),
+        ([("lnk", b"a", stat.S_IFLNK | 0o777), ("lnk", b"b", stat.S_IFLNK | 0o777)], UNZIP_FAILED),
+    ],
+    ids=[
+        "dotdot", "absolute", "link-up", "link-absolute", "link-chain", "file-vs-dir",
+        "link-under-link", "duplicate-link",
+    ],
+)  # fmt: skip
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
+def test_refused_archives_leave_nothing(
+    tmp_path: Path, entries: list[tuple[str, bytes, int]], message: str
+) -> None:
+    dest = tmp_path / "out"
+
+    with pytest.raises(InvalidParameterValueException, match=exact(message)):
+        safe_extract(make_zip(entries), dest)
+
+    assert not dest.exists()
+    assert leftovers(tmp_path, dest) == []
+    assert not (tmp_path.parent / "outside").exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"PK\x05\x06 nope", make_zip([("a", b"abc" * 999, 0o100644)])[:-40]],
+    ids=["empty", "junk", "truncated"],
+)
+def test_not_a_zip_leaves_nothing(tmp_path: Path, data: bytes) -> None:
+    with pytest.raises(InvalidParameterValueException, match=exact(UNZIP_FAILED)):
+        safe_extract(data, tmp_path / "out")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_honest_compressible_member_over_quota_is_refused_from_headers(tmp_path: Path) -> None:
+    archive = make_zip([("zeros.bin", bytes(5_000_000), 0o100644)])
+    assert len(archive) < 10_000
+
+    with pytest.raises(
+        InvalidParameterValueException,
+        match=exact("Unzipped size must be smaller than 1000000 bytes"),
+    ):
+        safe_extract(archive, tmp_path / "out", max_unzipped=1_000_000)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bomb_with_lying_headers_stops_at_the_quota(tmp_path: Path) -> None:
+    bomb = lying_bomb(real_mib=64)  # claims 10 bytes
+
+    with ZipReader(bomb, max_unzipped=3_000_000) as reader:
+        assert reader.declared_size == 10
+        (member,) = reader.members
+        with pytest.raises(
+            InvalidParameterValueException,
+            match=exact("Unzipped size must be smaller than 3000000 bytes"),
+        ):
+            for _ in reader.chunks(member):
+                pass
+        # Stopped within one step of the quota, not after 64 MiB.
+        assert 3_000_000 < reader.extracted_size <= 3_000_000 + (1 << 20)
+
+    with pytest.raises(
+        InvalidParameterValueException,
+        match=exact("Unzipped size must be smaller than 3000000 bytes"),
+    ):
+        safe_extract(bomb, tmp_path / "out", max_unzipped=3_000_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bomb_with_lying_headers_at_the_aws_quota(tmp_path: Path) -> None:
+    bomb = lying_bomb(real_mib=300)
+
+    with pytest.raises(
+        InvalidParameterValueException,
+        match=exact("Unzipped size must be smaller than 262144000 bytes"),
+    ):
+        safe_extract(bomb, tmp_path / "out")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sizes_that_differ_from_headers_are_corrupt(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterValueException, match=exact(UNZIP_FAILED)):
+        safe_extract(lying_bomb(real_mib=1), tmp_path / "out")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_destination(tmp_path: Path, package: bytes) -> None:
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    with pytest.raises(FileExistsError):
+        safe_extract(package, full)
+    safe_extract(package, empty)
+
+    assert [p.name for p in full.iterdir()] == ["keep.txt"]
+    assert (empty / "lambda_function.py").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "full"]
+
+
+# --- ArtifactStore ---------------------------------------------------------------------
+
+
+def test_put_is_content_addressed_idempotent_and_read_only(tmp_path: Path, package: bytes) -> None:
+    store = ArtifactStore(tmp_path / "store")
+
+    sha = store.put(package)
+
+    assert sha == hashlib.sha256(package).hexdigest()
+    assert store.path(sha) == tmp_path / "store" / "code" / sha[:2] / f"{sha}.zip"
+    assert store.exists(sha)
+    assert store.get(sha) == package
+    assert mode(store.path(sha)) == 0o444
+    assert store.put(package) == sha
+    assert os.listdir(store.path(sha).parent) == [f"{sha}.zip"]  # no temp files left
+
+
+def test_missing_and_corrupt_artifacts(tmp_path: Path, package: bytes) -> None:
+    store = ArtifactStore(tmp_path)
+    absent = "0" * 64
+
+    assert not store.exists(absent)
+    with pytest.raises(StoreError, match=f"code artifact {absent} is missing"):
+        store.get(absent)
+    with pytest.raises(StoreError, match=f"code artifact {absent} is missing"):
+        store.extracted(absent)
+
+    sha = store.put(package)
+    path = store.path(sha)
+    path.chmod(0o644)
+    path.write_bytes(package + b"tampered")
+    with pytest.raises(StoreError, match=f"code artifact {sha} in .* is corrupt"):
+        store.get(sha)
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ABC", "a" * 63, "A" * 64])
+def test_only_hex_sha256_names(tmp_path: Path, bad: str) -> None:
+    store = ArtifactStore(tmp_path)
+
+    with pytest.raises(ValueError, match="not a lowercase hex SHA-256"):
+        store.path(bad)
+    with pytest.raises(ValueError, match="not a lowercase hex SHA-256"):
+        store.extracted(bad)
+
+
+def test_extracted_once_and_read_only(tmp_path: Path, package: bytes) -> None:
+    store = ArtifactStore(tmp_path)
+    sha = store.put(package)
+
+    first = store.extracted(sha)
+
+    assert first == tmp_path / "extracted" / sha
+    assert (first / "pkg" / "data" / "table.csv").read_bytes() == b"a,b\n1,2\n"
+    assert mode(first / "bin" / "tool") == 0o555
+    assert mode(first / "lambda_function.py") == 0o444
+    assert mode(first) == 0o555
+    inode = os.stat(first).st_ino
+    assert store.extracted(sha) == first
+    assert os.stat(first).st_ino == inode
+
+
+def test_extracted_from_many_threads(tmp_path: Path, package: bytes) -> None:
+    stores = [ArtifactStore(tmp_path), ArtifactStore(tmp_path)]  # two "processes"
+    sha = stores[0].put(package)
+    start = threading.Barrier(8)
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def worker(store: ArtifactStore) -> None:
+        start.wait()
+        try:
+            results.append(store.extracted(sha))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(stores[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert results == [tmp_path / "extracted" / sha] * 8
+    assert os.listdir(tmp_path / "extracted") == [sha]  # no temp dirs left
+    assert (results[0] / "lambda_function.py").read_bytes() == FILES["lambda_function.py"]
+
+
+def test_extracted_uses_the_winner_when_it_loses_the_rename(
+    tmp_path: Path, package: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ArtifactStore(tmp_path)
+    sha = store.put(package)
+    other_process = ArtifactStore(tmp_path)
+    real_rename = os.rename
+
+    def rename_after_someone_else(src: str, dst: str) -> None:
+        # Another process finishes its extraction first.
+        monkeypatch.setattr(artifacts.os, "rename", real_rename)
+        winner = other_process.extracted(sha)
+        (winner / "lambda_function.py").stat()
+        real_rename(src, dst)
+
+    monkeypatch.setattr(artifacts.os, "rename", rename_after_someone_else)
+
+    path = store.extracted(sha)
+
+    assert path == tmp_path / "extracted" / sha
+    assert (path / "lambda_function.py").read_bytes() == FILES["lambda_function.py"]
+    assert os.listdir(tmp_path / "extracted") == [sha]
+
+
+def test_remove_unreferenced(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    kept, dropped, extracted_only = (
+        store.put(build_zip({"n.txt": str(n).encode()})) for n in range(3)
+    )
+    store.extracted(kept)
+    store.extracted(dropped)
+    store.extracted(extracted_only)
+    store.path(extracted_only).chmod(0o644)
+    store.path(extracted_only).unlink()
+    crashed_put = store.path(dropped).parent / f".{dropped}.abcd.tmp"
+    crashed_put.write_bytes(b"half")
+
+    removed = store.remove_unreferenced({kept})
+
+    assert removed == 2
+    assert store.exists(kept)
+    assert store.extracted(kept).is_dir()
+    assert not store.exists(dropped)
+    assert not crashed_put.exists()
+    assert sorted(os.listdir(tmp_path / "extracted")) == [kept]
+    assert sorted(os.listdir(tmp_path / "code")) == [kept[:2]]
+    assert store.remove_unreferenced({kept}) == 0
