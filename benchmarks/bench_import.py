@@ -28,13 +28,17 @@ def main(runs: int = 20) -> None:
     with_pkg = sorted(once() for _ in range(runs))
     bare = sorted(baseline() for _ in range(runs))
     extra = statistics.median(with_pkg) - statistics.median(bare)
-    print(f"python -c 'import sandbox': median {statistics.median(with_pkg) * 1000:.1f} ms, "
-          f"bare interpreter {statistics.median(bare) * 1000:.1f} ms, "
-          f"import cost {extra * 1000:.1f} ms ({runs} runs)")  # fmt: skip
+    print(
+        f"python -c 'import sandbox': median {statistics.median(with_pkg) * 1000:.1f} ms, "
+        f"bare interpreter {statistics.median(bare) * 1000:.1f} ms, "
+        f"import cost {extra * 1000:.1f} ms ({runs} runs)"
+    )
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import sandbox"],
-        capture_output=True, text=True, check=True,
-    ).stderr.splitlines()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr.splitlines()
     rows = []
     for line in out[1:]:
         parts = line.split("|")

@@ -8,18 +8,21 @@ runtime; the logic lives in ``sandbox.service``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shutil
 import stat
 import tempfile
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
 
 from sandbox import errors
 from sandbox.core.clock import Clock, RealClock, ScaledClock
+from sandbox.core.invocation import InvokeResult
 from sandbox.core.models import (
     AliasConfiguration,
     AliasList,
@@ -28,7 +31,14 @@ from sandbox.core.models import (
     GetFunctionResult,
     VersionList,
 )
+from sandbox.core.models import FunctionConfiguration as _Config
+from sandbox.runtime.process import Launcher
+from sandbox.service.environments import RuntimeDeps
 from sandbox.service.functions import FunctionService
+from sandbox.service.invoke import AsyncInvoker, InvokeService
+from sandbox.service.pool import DEFAULT_KEEP_ALIVE, EnvironmentManager
+from sandbox.service.scheduler import Scheduler
+from sandbox.service.telemetry import TelemetryBus
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
 
@@ -61,28 +71,99 @@ def _rmtree(path: Path) -> None:
 
 
 class _Shared:
-    """What every account view of one sandbox shares: the store, the clock, the home."""
+    """What every account view of one sandbox shares: the store, the clock, the telemetry
+    bus and the runtime (started lazily, on the first invocation)."""
 
-    def __init__(self, home: Path, clock: Clock, *, ephemeral: bool) -> None:
+    def __init__(
+        self,
+        home: Path,
+        clock: Clock,
+        *,
+        ephemeral: bool,
+        region: str,
+        keep_alive: float,
+        start_method: str | None,
+        isolation: str | None,
+    ) -> None:
         self.home = home
         self.clock = clock
         self.ephemeral = ephemeral
+        self.region = region
         self.db = Database(home / "lambda.db")
         self.artifacts = ArtifactStore(home)
+        self.bus = TelemetryBus(clock)
+        self.scheduler = Scheduler(clock)
+        self.keep_alive = keep_alive
+        self._start_method = start_method
+        self._isolation_mode = isolation
+        self._envs: EnvironmentManager | None = None
+        self._launcher: Launcher | None = None
+        self.async_invoker: AsyncInvoker | None = None
+        self.services: list[FunctionService] = []
         self.closed = False
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+
+    def environments(self) -> EnvironmentManager:
+        """The environment manager, starting the runtime on first use."""
+        with self.lock:
+            if self.closed:
+                raise errors.SandboxClosedError("the sandbox is closed")
+            if self._envs is None:
+                from sandbox.runtime.isolation import Isolation
+                from sandbox.runtime.launcher import default_launcher
+
+                self._launcher = default_launcher(self._start_method)
+                envs_dir = self.home / "environments"
+                envs_dir.mkdir(parents=True, exist_ok=True)
+                deps = RuntimeDeps(
+                    launcher=self._launcher,
+                    bus=self.bus,
+                    clock=self.clock,
+                    envs_dir=envs_dir,
+                    region=self.region,
+                    code_path=self._code_path,
+                    isolation=Isolation(self._isolation_mode),
+                )
+                self._envs = EnvironmentManager(deps, self.scheduler, keep_alive=self.keep_alive)
+                for service in self.services:
+                    service.subscribe(self._envs.on_change)
+            return self._envs
+
+    def _code_path(self, config: _Config) -> Path:
+        return self.artifacts.extracted(config.code_sha256_hex)
+
+    def register(self, service: FunctionService) -> None:
+        with self.lock:
+            self.services.append(service)
+            if self._envs is not None:
+                service.subscribe(self._envs.on_change)
 
     def close(self) -> None:
         with self.lock:
             if self.closed:
                 return
             self.closed = True
-            self.db.close()
-            if self.ephemeral:
-                _rmtree(self.home)
+        if self.async_invoker is not None:
+            self.async_invoker.close()
+        if self._envs is not None:
+            self._envs.close()
+        self.scheduler.close()
+        if self._launcher is not None:
+            self._launcher.close()
+        self.db.close()
+        if self.ephemeral:
+            _rmtree(self.home)
 
 
 _OPEN: weakref.WeakSet[Sandbox] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """At interpreter exit, stop every sandbox still open (no child outlives its owner)."""
+    for sandbox in list(_OPEN):
+        with contextlib.suppress(Exception):
+            sandbox.close()
 
 
 class Sandbox:
@@ -96,6 +177,11 @@ class Sandbox:
         time_scale: run platform delays (retry backoff, keep-alive ...) this many times
             faster than real time.
         clock: an explicit :class:`~sandbox.core.clock.Clock` (tests pass a ``FakeClock``).
+        keep_alive: seconds (platform time) an idle environment lives (default 600).
+        start_method: ``"zygote"`` (fork from a pre-warmed process, default where fork
+            exists) or ``"spawn"``.
+        isolation: ``"namespaces"`` (code at /var/task, private /tmp), ``"paths"``, or
+            ``None``/``"auto"`` to use namespaces where the machine allows them.
 
     Example:
         >>> from sandbox import Sandbox
@@ -116,6 +202,9 @@ class Sandbox:
         region: str = DEFAULT_REGION,
         time_scale: float | None = None,
         clock: Clock | None = None,
+        keep_alive: float = DEFAULT_KEEP_ALIVE,
+        start_method: str | None = None,
+        isolation: str | None = None,
         _ephemeral: bool = False,
         _shared: _Shared | None = None,
     ) -> None:
@@ -131,7 +220,15 @@ class Sandbox:
             if clock is None:
                 clock = ScaledClock(time_scale) if time_scale else RealClock()
             path = Path(home).expanduser() if home is not None else default_home()
-            _shared = _Shared(path, clock, ephemeral=_ephemeral)
+            _shared = _Shared(
+                path,
+                clock,
+                ephemeral=_ephemeral,
+                region=region,
+                keep_alive=keep_alive,
+                start_method=start_method,
+                isolation=isolation,
+            )
             self._owner = True
         else:
             self._owner = False
@@ -141,6 +238,8 @@ class Sandbox:
         self._functions = FunctionService(
             _shared.db, _shared.artifacts, _shared.clock, account_id=account_id, region=region
         )
+        _shared.register(self._functions)
+        self._invoker: InvokeService | None = None
         _OPEN.add(self)
 
     # lifecycle --------------------------------------------------------------------------
@@ -149,6 +248,84 @@ class Sandbox:
         """A throwaway sandbox in a temporary directory, removed on :meth:`close`."""
         home = tempfile.mkdtemp(prefix="lambda-sandbox-")
         return cls(home, _ephemeral=True, **kwargs)  # type: ignore[arg-type]
+
+    def _invoke_service(self) -> InvokeService:
+        if self._invoker is None:
+            shared = self._shared
+            envs = shared.environments()
+            self._invoker = InvokeService(self._functions, envs, shared.bus, shared.clock)
+            with shared.lock:
+                if shared.async_invoker is None:
+                    shared.async_invoker = AsyncInvoker(self._invoker, shared.bus)
+            self._invoker.async_invoker = shared.async_invoker
+        return self._invoker
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: object = None,
+        *,
+        qualifier: str | None = None,
+        invocation_type: str = "RequestResponse",
+        log_type: str = "None",
+        client_context: str | None = None,
+        on_log: Callable[[str], None] | None = None,
+    ) -> InvokeResult:
+        """Invoke a function, as boto3's ``invoke``.
+
+        Args:
+            function_name: name, ``name:qualifier``, partial or full ARN.
+            payload: the event: a JSON-serialisable object, or JSON ``str``/``bytes``;
+                ``None`` sends an empty body (the handler gets ``{}``).
+            qualifier: ``$LATEST``, a version number or an alias.
+            invocation_type: ``RequestResponse`` (200, waits), ``Event`` (202, queued) or
+                ``DryRun`` (204, validates only).
+            log_type: ``"Tail"`` puts the base64 last 4 KB of the log in ``log_result``.
+            client_context: base64 JSON passed to ``context.client_context`` (sync only).
+            on_log: called with each log line as it is produced (follow a handler live).
+
+        Returns:
+            An :class:`~sandbox.core.invocation.InvokeResult`. A failing function is a
+            result with ``function_error="Unhandled"``, not an exception.
+        """
+        return self._invoke_service().invoke(
+            function_name,
+            payload,
+            qualifier=qualifier,
+            invocation_type=invocation_type,
+            log_type=log_type,
+            client_context=client_context,
+            on_log=on_log,
+        )
+
+    def drain(self, timeout: float | None = 60.0) -> bool:
+        """Wait until every queued asynchronous invocation has run (end a lab with it)."""
+        invoker = self._shared.async_invoker
+        return True if invoker is None else invoker.drain(timeout)
+
+    @property
+    def telemetry(self) -> TelemetryBus:
+        """The telemetry bus: every environment state change, phase, invocation and log."""
+        return self._shared.bus
+
+    def environments(self) -> list[dict[str, object]]:
+        """The live execution environments, one row each."""
+        shared = self._shared
+        if shared._envs is None:
+            return []
+        return [
+            {
+                "env_id": e.env_id,
+                "function_name": e.config.function_name,
+                "version": e.config.version,
+                "state": str(e.state),
+                "pid": e.pid,
+                "init_type": e.init_type,
+                "invocations": e.invocations,
+                "log_stream": e.stream,
+            }
+            for e in shared._envs.environments()
+        ]
 
     def for_account(self, account_id: str) -> Sandbox:
         """A handle on the same store acting as another account (layer sharing, ...).
@@ -228,13 +405,25 @@ class Sandbox:
             The new ``$LATEST`` configuration (or version 1's, with ``publish=True``).
         """
         return self._functions.create_function(
-            function_name, code, runtime=runtime, role=role, handler=handler,
-            description=description, timeout=timeout, memory_size=memory_size,
-            publish=publish, environment=environment, layers=layers,
-            package_type=package_type, architectures=architectures,
-            ephemeral_storage=ephemeral_storage, tracing_config=tracing_config,
-            dead_letter_config=dead_letter_config, logging_config=logging_config, tags=tags,
-        )  # fmt: skip
+            function_name,
+            code,
+            runtime=runtime,
+            role=role,
+            handler=handler,
+            description=description,
+            timeout=timeout,
+            memory_size=memory_size,
+            publish=publish,
+            environment=environment,
+            layers=layers,
+            package_type=package_type,
+            architectures=architectures,
+            ephemeral_storage=ephemeral_storage,
+            tracing_config=tracing_config,
+            dead_letter_config=dead_letter_config,
+            logging_config=logging_config,
+            tags=tags,
+        )
 
     def get_function(self, function_name: str, qualifier: str | None = None) -> GetFunctionResult:
         """GetFunction: configuration, code location and tags."""
@@ -271,9 +460,14 @@ class Sandbox:
     ) -> FunctionConfiguration:
         """UpdateFunctionCode of ``$LATEST``; ``code`` takes what ``create_function`` does."""
         return self._functions.update_function_code(
-            function_name, code, zip_file=zip_file, publish=publish, dry_run=dry_run,
-            revision_id=revision_id, architectures=architectures,
-        )  # fmt: skip
+            function_name,
+            code,
+            zip_file=zip_file,
+            publish=publish,
+            dry_run=dry_run,
+            revision_id=revision_id,
+            architectures=architectures,
+        )
 
     def update_function_configuration(
         self, function_name: str, **settings: object
@@ -358,9 +552,13 @@ class Sandbox:
         """UpdateAlias: move it, or change its routing (``{"AdditionalVersionWeights": {}}``
         clears it)."""
         return self._functions.update_alias(
-            function_name, name, function_version=function_version, description=description,
-            routing_config=routing_config, revision_id=revision_id,
-        )  # fmt: skip
+            function_name,
+            name,
+            function_version=function_version,
+            description=description,
+            routing_config=routing_config,
+            revision_id=revision_id,
+        )
 
     def delete_alias(self, function_name: str, name: str) -> None:
         """DeleteAlias (idempotent)."""

@@ -25,7 +25,9 @@ def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys) -> None:  # type: i
 def test_console_script_entry_point(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sandbox.cli", "--home", str(tmp_path), "demo", "--seed", "1"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "1,000 routing draws" in result.stdout

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.timeout(300)
 def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff") or pytest.fail("ruff is not installed: pip install '.[test]'")
-    result = subprocess.run([ruff, "check", "sandbox", "tests", "benchmarks"], cwd=ROOT,
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [ruff, "check", "sandbox", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

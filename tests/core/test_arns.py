@@ -55,47 +55,65 @@ def test_every_spelling_resolves(
     ("written", "qualifier", "error", "message"),
     [
         (
-            "my-fn:prod", "live", InvalidParameterValueException,
+            "my-fn:prod",
+            "live",
+            InvalidParameterValueException,
             "The derived qualifier from the function name does not match the specified qualifier.",
         ),
         (
-            f"{ARN}:my-fn:1", "2", InvalidParameterValueException,
+            f"{ARN}:my-fn:1",
+            "2",
+            InvalidParameterValueException,
             "The derived qualifier from the function name does not match the specified qualifier.",
         ),
         (
-            "arn:aws:lambda:us-west-1:123456789012:function:my-fn", None, ResourceNotFoundException,
+            "arn:aws:lambda:us-west-1:123456789012:function:my-fn",
+            None,
+            ResourceNotFoundException,
             "Functions from 'us-west-1' are not reachable in this region ('us-east-1')",
         ),
         (
-            "f" * 65, None, ResourceNotFoundException,
+            "f" * 65,
+            None,
+            ResourceNotFoundException,
             f"Function not found: {ARN}:{'f' * 65}",
         ),
         (
-            "my fn", None, ValidationException,
+            "my fn",
+            None,
+            ValidationException,
             "1 validation error detected: Value 'my fn' at 'functionName' failed to satisfy "
             "constraint: Member must satisfy regular expression pattern: ",
         ),
         (
-            "my-fn:a:b", None, ValidationException,
+            "my-fn:a:b",
+            None,
+            ValidationException,
             "Value 'my-fn:a:b' at 'functionName' failed to satisfy constraint",
         ),
         (
-            "", None, ValidationException,
+            "",
+            None,
+            ValidationException,
             "Value '' at 'functionName' failed to satisfy constraint: Member must have length "
             "greater than or equal to 1",
         ),
         (
-            "my-fn", "bad qualifier", ValidationException,
+            "my-fn",
+            "bad qualifier",
+            ValidationException,
             "Value 'bad qualifier' at 'qualifier' failed to satisfy constraint: Member must "
             "satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)",
         ),
         (
-            "my-fn", "q" * 129, ValidationException,
+            "my-fn",
+            "q" * 129,
+            ValidationException,
             "at 'qualifier' failed to satisfy constraint: Member must have length less than or "
             "equal to 128",
         ),
     ],
-)  # fmt: skip
+)
 def test_each_mistake_has_its_aws_error(
     written: str, qualifier: str | None, error: type[Exception], message: str
 ) -> None:

@@ -83,73 +83,138 @@ def test_duplicate_function(sb: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"memory_size": 127}, ValidationException,
-         "1 validation error detected: Value '127' at 'memorySize' failed to satisfy constraint: "
-         "Member must have value greater than or equal to 128"),
-        ({"memory_size": 10241}, InvalidParameterValueException,
-         "'MemorySize' value failed to satisfy constraint: Member must have value less than or "
-         "equal to 10240"),
-        ({"timeout": 0}, ValidationException,
-         "1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: "
-         "Member must have value greater than or equal to 1"),
-        ({"timeout": 901}, ValidationException,
-         "Value '901' at 'timeout' failed to satisfy constraint: Member must have value less "
-         "than or equal to 900"),
-        ({"description": "x" * 257}, ValidationException,
-         "at 'description' failed to satisfy constraint: Member must have length less than or "
-         "equal to 256"),
-        ({"ephemeral_storage": {"Size": 511}}, ValidationException,
-         "Value '511' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have "
-         "value greater than or equal to 512"),
-        ({"ephemeral_storage": 10241}, ValidationException,
-         "Value '10241' at 'ephemeralStorage.size' failed to satisfy constraint: Member must "
-         "have value less than or equal to 10240"),
-        ({"runtime": "python9"}, ValidationException,
-         "Value 'python9' at 'runtime' failed to satisfy constraint: Member must satisfy enum "
-         "value set: [nodejs, nodejs4.3,"),
-        ({"runtime": "python3.7"}, InvalidParameterValueException,
-         "The runtime parameter of python3.7 is no longer supported for creating or updating "
-         "AWS Lambda functions. We recommend you use the new runtime (python3.13) while "
-         "creating or updating functions."),
-        ({"handler": "has space.handler"}, ValidationException,
-         "Value 'has space.handler' at 'handler' failed to satisfy constraint: Member must "
-         r"satisfy regular expression pattern: [^\s]+"),
-        ({"handler": "h" * 129}, ValidationException,
-         "at 'handler' failed to satisfy constraint: Member must have length less than or equal "
-         "to 128"),
-        ({"role": "not-a-role"}, ValidationException,
-         "Value 'not-a-role' at 'role' failed to satisfy constraint: Member must satisfy "
-         "regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::"),
-        ({"architectures": ["x86_64", "arm64"]}, ValidationException,
-         "at 'architectures' failed to satisfy constraint: Member must have length less than "
-         "or equal to 1"),
-        ({"architectures": ["sparc"]}, ValidationException,
-         "Member must satisfy enum value set: [x86_64, arm64]"),
-        ({"environment": {"Variables": {"AWS_REGION": "eu-west-1"}}},
-         InvalidParameterValueException,
-         "Lambda was unable to configure your environment variables because the environment "
-         "variables you have provided contains reserved keys that are currently not supported "
-         "for modification. Reserved keys used in this request: AWS_REGION"),
-        ({"environment": {"Variables": {"1BAD": "x"}}}, ValidationException,
-         "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy "
-         "constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"),
-        ({"environment": {"Variables": {"BIG": "x" * 4100}}}, InvalidParameterValueException,
-         "Lambda was unable to configure your environment variables because the environment "
-         "variables you have provided exceeded the 4KB limit. String measured: {\"BIG\":\"xxx"),
-        ({"layers": [f"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1" for i in range(6)]},
-         InvalidParameterValueException, "Cannot reference more than 5 layers."),
-        ({"layers": ["arn:aws:lambda:us-east-1:123456789012:layer:l:1",
-                     "arn:aws:lambda:us-east-1:123456789012:layer:l:2"]},
-         InvalidParameterValueException,
-         "Two different versions of the same layer are not allowed to be referenced in the same "
-         "function. arn:aws:lambda:us-east-1:123456789012:layer:l:1 and "
-         "arn:aws:lambda:us-east-1:123456789012:layer:l:2 are versions of the same layer."),
-        ({"layers": ["arn:aws:lambda:eu-west-1:123456789012:layer:l:1"]},
-         InvalidParameterValueException, "Layers are not in the same region as the function."),
-        ({"layers": ["arn:aws:lambda:us-east-1:123456789012:layer:l"]}, ValidationException,
-         "at 'layers' failed to satisfy constraint"),
+        (
+            {"memory_size": 127},
+            ValidationException,
+            "1 validation error detected: Value '127' at 'memorySize' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 128",
+        ),
+        (
+            {"memory_size": 10241},
+            InvalidParameterValueException,
+            "'MemorySize' value failed to satisfy constraint: Member must have value less than or "
+            "equal to 10240",
+        ),
+        (
+            {"timeout": 0},
+            ValidationException,
+            "1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: "
+            "Member must have value greater than or equal to 1",
+        ),
+        (
+            {"timeout": 901},
+            ValidationException,
+            "Value '901' at 'timeout' failed to satisfy constraint: Member must have value less "
+            "than or equal to 900",
+        ),
+        (
+            {"description": "x" * 257},
+            ValidationException,
+            "at 'description' failed to satisfy constraint: Member must have length less than or "
+            "equal to 256",
+        ),
+        (
+            {"ephemeral_storage": {"Size": 511}},
+            ValidationException,
+            "Value '511' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have "
+            "value greater than or equal to 512",
+        ),
+        (
+            {"ephemeral_storage": 10241},
+            ValidationException,
+            "Value '10241' at 'ephemeralStorage.size' failed to satisfy constraint: Member must "
+            "have value less than or equal to 10240",
+        ),
+        (
+            {"runtime": "python9"},
+            ValidationException,
+            "Value 'python9' at 'runtime' failed to satisfy constraint: Member must satisfy enum "
+            "value set: [nodejs, nodejs4.3,",
+        ),
+        (
+            {"runtime": "python3.7"},
+            InvalidParameterValueException,
+            "The runtime parameter of python3.7 is no longer supported for creating or updating "
+            "AWS Lambda functions. We recommend you use the new runtime (python3.13) while "
+            "creating or updating functions.",
+        ),
+        (
+            {"handler": "has space.handler"},
+            ValidationException,
+            "Value 'has space.handler' at 'handler' failed to satisfy constraint: Member must "
+            r"satisfy regular expression pattern: [^\s]+",
+        ),
+        (
+            {"handler": "h" * 129},
+            ValidationException,
+            "at 'handler' failed to satisfy constraint: Member must have length less than or equal "
+            "to 128",
+        ),
+        (
+            {"role": "not-a-role"},
+            ValidationException,
+            "Value 'not-a-role' at 'role' failed to satisfy constraint: Member must satisfy "
+            "regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::",
+        ),
+        (
+            {"architectures": ["x86_64", "arm64"]},
+            ValidationException,
+            "at 'architectures' failed to satisfy constraint: Member must have length less than "
+            "or equal to 1",
+        ),
+        (
+            {"architectures": ["sparc"]},
+            ValidationException,
+            "Member must satisfy enum value set: [x86_64, arm64]",
+        ),
+        (
+            {"environment": {"Variables": {"AWS_REGION": "eu-west-1"}}},
+            InvalidParameterValueException,
+            "Lambda was unable to configure your environment variables because the environment "
+            "variables you have provided contains reserved keys that are currently not supported "
+            "for modification. Reserved keys used in this request: AWS_REGION",
+        ),
+        (
+            {"environment": {"Variables": {"1BAD": "x"}}},
+            ValidationException,
+            "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy "
+            "constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]",
+        ),
+        (
+            {"environment": {"Variables": {"BIG": "x" * 4100}}},
+            InvalidParameterValueException,
+            "Lambda was unable to configure your environment variables because the environment "
+            'variables you have provided exceeded the 4KB limit. String measured: {"BIG":"xxx',
+        ),
+        (
+            {"layers": [f"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1" for i in range(6)]},
+            InvalidParameterValueException,
+            "Cannot reference more than 5 layers.",
+        ),
+        (
+            {
+                "layers": [
+                    "arn:aws:lambda:us-east-1:123456789012:layer:l:1",
+                    "arn:aws:lambda:us-east-1:123456789012:layer:l:2",
+                ]
+            },
+            InvalidParameterValueException,
+            "Two different versions of the same layer are not allowed to be referenced in the same "
+            "function. arn:aws:lambda:us-east-1:123456789012:layer:l:1 and "
+            "arn:aws:lambda:us-east-1:123456789012:layer:l:2 are versions of the same layer.",
+        ),
+        (
+            {"layers": ["arn:aws:lambda:eu-west-1:123456789012:layer:l:1"]},
+            InvalidParameterValueException,
+            "Layers are not in the same region as the function.",
+        ),
+        (
+            {"layers": ["arn:aws:lambda:us-east-1:123456789012:layer:l"]},
+            ValidationException,
+            "at 'layers' failed to satisfy constraint",
+        ),
     ],
-)  # fmt: skip
+)
 def test_create_validation(
     sb: Sandbox, kwargs: dict[str, object], error: type[Exception], message: str
 ) -> None:
@@ -162,12 +227,18 @@ def test_create_validation(
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("has space", "Value 'has space' at 'functionName' failed to satisfy constraint: Member "
-                      "must satisfy regular expression pattern: [a-zA-Z0-9-_]+"),
-        ("f" * 65, "at 'functionName' failed to satisfy constraint: Member must have length "
-                   "less than or equal to 64"),
+        (
+            "has space",
+            "Value 'has space' at 'functionName' failed to satisfy constraint: Member "
+            "must satisfy regular expression pattern: [a-zA-Z0-9-_]+",
+        ),
+        (
+            "f" * 65,
+            "at 'functionName' failed to satisfy constraint: Member must have length "
+            "less than or equal to 64",
+        ),
     ],
-)  # fmt: skip
+)
 def test_create_name_rules(sb: Sandbox, name: str, message: str) -> None:
     with pytest.raises(ValidationException, match=re.escape(message)):
         sb.create_function(name, HANDLER_SOURCE)
@@ -220,9 +291,11 @@ def test_update_configuration_revision_precondition(sb: Sandbox) -> None:
     cfg = sb.create_function("fn", HANDLER_SOURCE)
     with pytest.raises(
         PreconditionFailedException,
-        match=re.escape("The Revision Id provided does not match the latest Revision Id. Call the "
-                        "GetFunction/GetAlias API to retrieve the latest Revision Id"),
-    ):  # fmt: skip
+        match=re.escape(
+            "The Revision Id provided does not match the latest Revision Id. Call the "
+            "GetFunction/GetAlias API to retrieve the latest Revision Id"
+        ),
+    ):
         sb.update_function_configuration("fn", timeout=9, revision_id="stale")
     sb.update_function_configuration("fn", timeout=9, revision_id=cfg.revision_id)
     with pytest.raises(ValidationException, match="at 'timeout'"):

@@ -56,9 +56,11 @@ def test_publish_preconditions(sb: Sandbox) -> None:
     cfg = sb.create_function("fn", HANDLER_SOURCE)
     with pytest.raises(
         InvalidParameterValueException,
-        match=re.escape(f"CodeSHA256 (abc) is different from current CodeSHA256 in $LATEST "
-                        f"({cfg.code_sha256}). Please try again with the CodeSHA256 in $LATEST."),
-    ):  # fmt: skip
+        match=re.escape(
+            f"CodeSHA256 (abc) is different from current CodeSHA256 in $LATEST "
+            f"({cfg.code_sha256}). Please try again with the CodeSHA256 in $LATEST."
+        ),
+    ):
         sb.publish_version("fn", code_sha256="abc")
     with pytest.raises(
         PreconditionFailedException, match="The Revision Id provided does not match"
@@ -186,22 +188,42 @@ def test_alias_errors(sb: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("primary", "weights", "error", "message"),
     [
-        ("1", {"2": 0.1, "3": 0.1}, InvalidParameterValueException,
-         "Number of items in AdditionalVersionWeights cannot be greater than 1"),
-        ("1", {"1": 0.5}, InvalidParameterValueException,
-         "Invalid function version 1. Function version 1 is already included in routing "
-         "configuration."),
-        ("$LATEST", {"2": 0.5}, InvalidParameterValueException,
-         "$LATEST is not supported for an alias pointing to more than 1 version"),
-        ("1", {"$LATEST": 0.5}, ValidationException,
-         "at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys"),
-        ("1", {"2": 1.5}, ValidationException,
-         "at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value "
-         "must satisfy constraint: [Member must have value less than or equal to 1.0"),
+        (
+            "1",
+            {"2": 0.1, "3": 0.1},
+            InvalidParameterValueException,
+            "Number of items in AdditionalVersionWeights cannot be greater than 1",
+        ),
+        (
+            "1",
+            {"1": 0.5},
+            InvalidParameterValueException,
+            "Invalid function version 1. Function version 1 is already included in routing "
+            "configuration.",
+        ),
+        (
+            "$LATEST",
+            {"2": 0.5},
+            InvalidParameterValueException,
+            "$LATEST is not supported for an alias pointing to more than 1 version",
+        ),
+        (
+            "1",
+            {"$LATEST": 0.5},
+            ValidationException,
+            "at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys",
+        ),
+        (
+            "1",
+            {"2": 1.5},
+            ValidationException,
+            "at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value "
+            "must satisfy constraint: [Member must have value less than or equal to 1.0",
+        ),
         ("1", {"2": -0.1}, ValidationException, "Map value must satisfy constraint"),
         ("1", {"9": 0.5}, ResourceNotFoundException, f"Function not found: {ARN}:fn:9"),
     ],
-)  # fmt: skip
+)
 def test_routing_rules(
     sb: Sandbox, primary: str, weights: dict[str, float], error: type[Exception], message: str
 ) -> None:

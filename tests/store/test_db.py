@@ -19,8 +19,11 @@ from tests.conftest import HANDLER_SOURCE
 def _run(code: str, home: Path) -> str:
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), str(home)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout.strip()
 
 

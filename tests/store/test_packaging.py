@@ -65,13 +65,45 @@ def lying_bomb(real_mib: int, declared: int = 10, name: str = "bomb.txt") -> byt
     stream = piece * real_mib + deflate.flush()
     raw_name = name.encode()
     local = struct.pack(
-        "<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 0x21, 0, len(stream), declared,
-        len(raw_name), 0,
-    )  # fmt: skip
-    central = struct.pack(
-        "<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 0x21, 0, len(stream),
-        declared, len(raw_name), 0, 0, 0, 0, 0o100644 << 16, 0,
-    ) + raw_name  # fmt: skip
+        "<4s2B4HL2L2H",
+        b"PK\x03\x04",
+        20,
+        0,
+        0,
+        8,
+        0,
+        0x21,
+        0,
+        len(stream),
+        declared,
+        len(raw_name),
+        0,
+    )
+    central = (
+        struct.pack(
+            "<4s4B4HL2L5H2L",
+            b"PK\x01\x02",
+            20,
+            3,
+            20,
+            0,
+            0,
+            8,
+            0,
+            0x21,
+            0,
+            len(stream),
+            declared,
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            0o100644 << 16,
+            0,
+        )
+        + raw_name
+    )
     body = local + raw_name + stream
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0)
     return body + central + end

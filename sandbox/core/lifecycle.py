@@ -1,0 +1,43 @@
+"""The execution environment's state machine (spec §1.1), with its transition table.
+
+Guarded transitions in the LocalStack style: every change is checked against
+:data:`TRANSITIONS` and an illegal one raises, so a lifecycle bug shows up as an error
+instead of a silently wrong timeline.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["TRANSITIONS", "EnvironmentState", "IllegalTransition", "check_transition"]
+
+
+class EnvironmentState(StrEnum):
+    STARTING = "starting"  # process launched, INIT running
+    IDLE = "idle"  # initialised and frozen, waiting for work
+    BUSY = "busy"  # running an invocation
+    RESETTING = "resetting"  # after a timeout/crash: process replaced, INIT to run again
+    FAILED = "failed"  # INIT failed; the next invocation retries it (suppressed init)
+    SHUTTING_DOWN = "shutting-down"
+    STOPPED = "stopped"
+
+
+S = EnvironmentState
+TRANSITIONS: dict[EnvironmentState, frozenset[EnvironmentState]] = {
+    S.STARTING: frozenset({S.IDLE, S.BUSY, S.FAILED, S.SHUTTING_DOWN}),
+    S.IDLE: frozenset({S.BUSY, S.SHUTTING_DOWN}),
+    S.BUSY: frozenset({S.IDLE, S.RESETTING, S.FAILED, S.SHUTTING_DOWN}),
+    S.RESETTING: frozenset({S.IDLE, S.BUSY, S.FAILED, S.SHUTTING_DOWN}),
+    S.FAILED: frozenset({S.BUSY, S.SHUTTING_DOWN}),
+    S.SHUTTING_DOWN: frozenset({S.STOPPED}),
+    S.STOPPED: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A lifecycle bug: the environment was asked to move where it cannot."""
+
+
+def check_transition(current: EnvironmentState, new: EnvironmentState) -> None:
+    if new not in TRANSITIONS[current]:
+        raise IllegalTransition(f"environment cannot go from {current} to {new}")

@@ -1,0 +1,370 @@
+"""The Python runtime inside an execution environment (the child side of the process).
+
+This module is what AWS's ``awslambdaric`` bootstrap is on Lambda: it initialises the
+runtime (environment variables, working directory, ``sys.path``, log capture), imports the
+handler module (function init), then loops: receive an invocation, call
+``handler(event, context)``, send the result back. Errors are reported with the runtime's
+own ``errorType`` values (spec §1.1, §3).
+
+It is preloaded in the zygote, so a cold start costs a ``fork`` and this module's
+:func:`run`, never a Python start-up. It imports only the standard library and must stay
+single-threaded until the handler starts threads of its own (namespaces need that).
+
+Wire protocol with the parent (``sandbox.runtime.process``) over a stream socket: each
+message is a 4-byte big-endian length, a JSON header line, ``\\n``, then an opaque body.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import resource
+import struct
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["LambdaContext", "read_message", "run", "write_message"]
+
+_LEN = struct.Struct("!I")
+LOG_SENTINEL = b"\x00\x01LAMBDA-SANDBOX-END\x01\x00\n"
+
+
+# -- framing ------------------------------------------------------------------------------
+def write_message(fd: int, header: dict[str, Any], body: bytes = b"") -> None:
+    """Send one framed message (header JSON + body) on ``fd``."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    data = _LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks: list[bytes] = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("the other end of the environment channel closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_message(fd: int) -> tuple[dict[str, Any], bytes]:
+    """Receive one framed message from ``fd``."""
+    (size,) = _LEN.unpack(_read_exact(fd, 4))
+    data = _read_exact(fd, size)
+    cut = data.index(b"\n")
+    header: dict[str, Any] = json.loads(data[:cut])
+    return header, data[cut + 1 :]
+
+
+# -- the context object (spec §1.3, awslambdaric LambdaContext) ---------------------------
+class CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, identity_id: str | None = None, pool_id: str | None = None) -> None:
+        self.cognito_identity_id = identity_id
+        self.cognito_identity_pool_id = pool_id
+
+    def __repr__(self) -> str:
+        return (
+            f"CognitoIdentity([cognito_identity_id={self.cognito_identity_id},"
+            f"cognito_identity_pool_id={self.cognito_identity_pool_id}])"
+        )
+
+
+class Client:
+    __slots__ = (
+        "app_package_name",
+        "app_title",
+        "app_version_code",
+        "app_version_name",
+        "installation_id",
+    )
+
+    def __init__(self, client: dict[str, Any]) -> None:
+        self.installation_id = client.get("installation_id")
+        self.app_title = client.get("app_title")
+        self.app_version_name = client.get("app_version_name")
+        self.app_version_code = client.get("app_version_code")
+        self.app_package_name = client.get("app_package_name")
+
+
+class ClientContext:
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        client = data.get("client")
+        self.client = Client(client) if isinstance(client, dict) else None
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+
+
+class LambdaContext:
+    """The ``context`` argument of a Python handler, as AWS's runtime builds it."""
+
+    def __init__(
+        self,
+        request_id: str,
+        invoked_function_arn: str,
+        deadline_ms: int,
+        client_context: dict[str, Any] | None = None,
+        identity: dict[str, Any] | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.aws_request_id = request_id
+        self.invoked_function_arn = invoked_function_arn
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")  # a str
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.identity = CognitoIdentity(
+            (identity or {}).get("cognitoIdentityId"), (identity or {}).get("cognitoIdentityPoolId")
+        )
+        self.client_context = ClientContext(client_context) if client_context else None
+        self.tenant_id = tenant_id
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - time.time_ns() // 1_000_000)
+
+    def log(self, msg: str) -> None:
+        sys.stdout.write(str(msg))
+        sys.stdout.flush()
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},identity={self.identity},"
+            f"tenant_id={self.tenant_id}])"
+        )
+
+
+# -- logging, as the Python runtime sets it up (spec §1.4) --------------------------------
+_request_id = ""
+
+
+def _install_logging(log_format: str) -> None:
+    import logging
+
+    class LambdaTextFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            ms = int(record.msecs)
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + self.formatException(record.exc_info)
+            return f"[{record.levelname}]\t{ts}.{ms:03d}Z\t{_request_id}\t{text}"
+
+    class LambdaJsonFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            doc = {
+                "timestamp": f"{ts}.{int(record.msecs):03d}Z",
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "requestId": _request_id,
+            }
+            return json.dumps(doc)
+
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(LambdaJsonFormatter() if log_format == "JSON" else LambdaTextFormatter())
+    root.addHandler(handler)
+    root.setLevel(
+        os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING")
+        if log_format == "JSON"
+        else logging.WARNING
+    )
+
+
+# -- errors in AWS's shape ---------------------------------------------------------------
+def _stack(tb: Any) -> list[str]:
+    return traceback.format_list(traceback.extract_tb(tb))
+
+
+def _error(
+    exc: BaseException,
+    error_type: str | None = None,
+    message: str | None = None,
+    with_stack: bool = True,
+) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc) if message is None else message,
+        "errorType": error_type or type(exc).__name__,
+        "requestId": _request_id,
+        "stackTrace": _stack(exc.__traceback__) if with_stack else [],
+    }
+
+
+def _log_error(err: dict[str, Any]) -> None:
+    lines = [f"[ERROR] {err['errorType']}: {err['errorMessage']}"]
+    if err.get("stackTrace"):
+        lines.append("Traceback (most recent call last):")
+        lines.extend(frame.rstrip("\n") for frame in err["stackTrace"])
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def _load_handler(handler: str) -> tuple[Callable[..., Any] | None, dict[str, Any] | None]:
+    """Function init: import the handler's module (awslambdaric ``_get_handler``)."""
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as exc:
+        return None, _error(
+            exc, "Runtime.MalformedHandlerName", f"Bad handler '{handler}': {exc}", with_stack=False
+        )
+    modname = modname.replace("/", ".")
+    if modname.split(".")[0] in sys.builtin_module_names:
+        return None, {
+            "errorMessage": f"Cannot use built-in module {modname} as a handler module",
+            "errorType": "Runtime.BuiltInModuleConflict",
+            "requestId": "",
+            "stackTrace": [],
+        }
+    try:
+        module = importlib.import_module(modname)
+    except ImportError as exc:
+        return None, _error(
+            exc,
+            "Runtime.ImportModuleError",
+            f"Unable to import module '{modname}': {exc}",
+            with_stack=False,
+        )
+    except SyntaxError as exc:
+        return None, _error(
+            exc,
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{modname}': {exc}",
+            with_stack=False,
+        )
+    except Exception as exc:  # any error raised by the module's top-level code
+        return None, _error(exc)
+    fn = getattr(module, fname, None)
+    if fn is None:
+        return None, {
+            "errorMessage": f"Handler '{fname}' missing on module '{modname}'",
+            "errorType": "Runtime.HandlerNotFound",
+            "requestId": "",
+            "stackTrace": [],
+        }
+    return fn, None
+
+
+def _prepare(spec: dict[str, Any], log_fd: int) -> None:
+    """Runtime init: what the Lambda runtime sets up before importing user code."""
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    if log_fd > 2:
+        os.close(log_fd)
+    sys.stdout = io.TextIOWrapper(
+        io.FileIO(1, "w", closefd=False),
+        line_buffering=True,
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False),
+        line_buffering=True,
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    sys.stdin = io.TextIOWrapper(io.BytesIO())
+    sys.dont_write_bytecode = True  # the task root is read-only, as /var/task is
+    os.environ.clear()
+    os.environ.update(spec["environment"])
+    time.tzset()  # TZ=:UTC, as on Lambda
+    os.chdir(spec["task_root"])
+    sys.path[:0] = spec["python_path"]
+    importlib.invalidate_caches()
+    sys.argv = ["/var/runtime/bootstrap.py"]
+    _install_logging(spec.get("log_format", "Text"))
+
+
+def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
+    """The environment's main loop. Never returns: the process exits at the end."""
+    global _request_id
+    init_start = time.perf_counter_ns()
+    if spec.get("mounts"):
+        from sandbox.runtime.isolation import enter
+
+        enter(spec["mounts"])  # before any thread exists: namespaces require it
+    _prepare(spec, log_fd)
+    handler, init_error = _load_handler(spec["handler"])
+    init_ns = time.perf_counter_ns() - init_start
+    if init_error is not None:
+        _log_error(init_error)
+        sys.stdout.flush()
+        os.write(1, LOG_SENTINEL)
+        write_message(ctrl_fd, {"op": "init_error", "init_ns": init_ns, "error": init_error})
+        os._exit(0)
+    os.write(1, LOG_SENTINEL)
+    write_message(ctrl_fd, {"op": "ready", "init_ns": init_ns})
+    dumps = json.dumps
+    while True:
+        try:
+            header, body = read_message(ctrl_fd)
+        except EOFError:
+            os._exit(0)
+        if header.get("op") != "invoke":
+            os._exit(0)
+        _request_id = header["id"]
+        os.environ["_X_AMZN_TRACE_ID"] = header.get("trace", "")
+        context = LambdaContext(
+            _request_id,
+            header["arn"],
+            header["deadline_ms"],
+            header.get("client_context"),
+            header.get("identity"),
+        )
+        start = time.perf_counter_ns()
+        status = "ok"
+        try:
+            event = json.loads(body) if body else {}
+            result = handler(event, context)  # type: ignore[misc]
+            try:
+                out = result if isinstance(result, bytes) else dumps(result).encode()
+            except (TypeError, ValueError) as exc:
+                status = "error"
+                err = _error(
+                    exc,
+                    "Runtime.MarshalError",
+                    f"Unable to marshal response: {exc}",
+                    with_stack=False,
+                )
+                _log_error(err)
+                out = dumps(err).encode()
+        except Exception as exc:
+            status = "error"
+            err = _error(exc)
+            _log_error(err)
+            out = dumps(err).encode()
+        duration_ns = time.perf_counter_ns() - start
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(1, LOG_SENTINEL)
+        write_message(
+            ctrl_fd,
+            {
+                "op": "result",
+                "status": status,
+                "duration_ns": duration_ns,
+                "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            },
+            out,
+        )
+        _request_id = ""

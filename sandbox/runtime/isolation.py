@@ -1,0 +1,225 @@
+"""What the function sees of the filesystem: ``/var/task``, ``/opt`` and ``/tmp``.
+
+On Lambda the code is at ``/var/task`` (read-only), layers at ``/opt`` (read-only) and the
+only writable place is ``/tmp`` (spec §1.1). Where Linux lets an unprivileged process make
+a user and mount namespace, each environment gets exactly that view: a private ``/tmp``,
+the version's code bound read-only at ``/var/task`` and its layers at ``/opt``; the
+process runs as uid 993, like Lambda's ``sbx_user1051``. Elsewhere (macOS, kernels without
+unprivileged user namespaces, or a Python installed under ``/opt``, ``/var`` or ``/tmp``
+that the new view would hide) the same content sits at per-environment paths and
+``LAMBDA_TASK_ROOT``/``TMPDIR`` point there (docs/fidelity.md).
+
+:func:`enter` runs in the environment process, before anything starts a thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Isolation", "Mounts", "enter"]
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+LAMBDA_UID = 993  # sbx_user1051 on Lambda
+_HIDDEN_ROOTS = ("/var", "/opt", "/tmp")
+
+
+@dataclass(frozen=True, slots=True)
+class Mounts:
+    """Paths the function sees, and the binds that make them (empty: no namespace)."""
+
+    task_root: str
+    tmp: str
+    opt: str
+    bind: dict[str, str] = field(default_factory=dict)
+
+
+class Isolation:
+    """Chooses between the namespace view and per-environment paths."""
+
+    def __init__(self, mode: str | None = None) -> None:
+        requested = mode or os.environ.get("LAMBDA_SANDBOX_ISOLATION", "auto")
+        if requested not in ("auto", "namespaces", "paths"):
+            raise ValueError(f"unknown isolation {requested!r} (auto, namespaces or paths)")
+        self.reason = ""
+        if requested == "paths":
+            self.namespaces, self.reason = False, "paths requested"
+        else:
+            self.namespaces, self.reason = probe()
+            if requested == "namespaces" and not self.namespaces:
+                raise RuntimeError(f"namespace isolation is not available here: {self.reason}")
+        self.mode = "namespaces" if self.namespaces else "paths"
+
+    def mounts(self, code: Path, tmp: Path, opt: Path | None = None) -> Mounts:
+        opt_dir = opt or _empty_dir(tmp.parent / "opt")
+        if not self.namespaces:
+            return Mounts(str(code), str(tmp), str(opt_dir))
+        tmp.chmod(0o1777)  # writable by the sandbox user
+        return Mounts(
+            "/var/task",
+            "/tmp",
+            "/opt",
+            {"/var/task": str(code), "/opt": str(opt_dir), "/tmp": str(tmp)},
+        )
+
+
+def _empty_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_PROBED: tuple[bool, str] | None = None
+
+
+def probe() -> tuple[bool, str]:
+    """Can this machine give environments their own ``/var/task``, ``/opt`` and ``/tmp``?
+    (Measured once per process, in a throwaway child.)"""
+    global _PROBED
+    if _PROBED is None:
+        _PROBED = _probe()
+    return _PROBED
+
+
+def _probe() -> tuple[bool, str]:
+    if not sys.platform.startswith("linux"):
+        return False, f"{sys.platform} has no mount namespaces"
+    import json as _json
+
+    import sandbox
+
+    # what an environment process may still import after the view is in place
+    needed = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.__file__),
+        os.path.dirname(_json.__file__),
+        os.path.dirname(os.path.dirname(sandbox.__file__)),
+    }
+    hidden = [p for p in needed if p and p.startswith(tuple(r + "/" for r in _HIDDEN_ROOTS))]
+    if hidden:
+        return False, f"Python or its packages live under {hidden[0]}, which the view would hide"
+    code = "from sandbox.runtime.isolation import _selftest; _selftest()"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            timeout=20,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"probe failed: {exc}"
+    if result.returncode != 0 or b"ok" not in result.stdout:
+        return False, (result.stderr.decode(errors="replace").strip().splitlines() or ["unknown"])[
+            -1
+        ]
+    return True, "user and mount namespaces"
+
+
+def _selftest() -> None:
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="lambda-sandbox-probe-"))
+    for name in ("code", "opt", "tmp"):
+        (base / name).mkdir()
+    (base / "code" / "probe.txt").write_text("ok")
+    (base / "tmp").chmod(0o1777)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            enter(
+                {
+                    "/var/task": str(base / "code"),
+                    "/opt": str(base / "opt"),
+                    "/tmp": str(base / "tmp"),
+                }
+            )
+            assert Path("/var/task/probe.txt").read_text() == "ok"
+            Path("/tmp/w").write_text("x")
+            try:
+                Path("/var/task/nope").write_text("x")
+                os._exit(3)
+            except OSError:
+                pass
+            os._exit(0)
+        except BaseException as exc:
+            sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    import shutil
+
+    shutil.rmtree(base, ignore_errors=True)
+    if os.waitstatus_to_exitcode(status) == 0:
+        print("ok")
+    else:
+        sys.exit(1)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def enter(binds: dict[str, str]) -> None:
+    """Give this (single-threaded) process Lambda's filesystem view.
+
+    ``binds`` maps ``/var/task``, ``/opt`` and ``/tmp`` to host directories.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_void_p,
+    ]
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{LAMBDA_UID} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{LAMBDA_UID} {gid} 1")
+
+    def mount(
+        src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+    ) -> None:
+        _check(
+            libc.mount(
+                src.encode() if src else None,
+                target.encode(),
+                fstype.encode() if fstype else None,
+                flags,
+                data.encode() if data else None,
+            ),
+            f"mount {target}",
+        )
+
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # hold every source before anything is covered (sources may live under /tmp or /var)
+    sources = {target: os.open(src, os.O_PATH | os.O_DIRECTORY) for target, src in binds.items()}
+    mount("tmpfs", "/var", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    for sub in ("task", "runtime", "lang", "tmp"):
+        os.mkdir(f"/var/{sub}")
+    for target in ("/var/task", "/opt"):
+        if target in sources:
+            mount(f"/proc/self/fd/{sources[target]}", target, None, MS_BIND | MS_REC)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    if "/tmp" in sources:
+        mount(f"/proc/self/fd/{sources['/tmp']}", "/tmp", None, MS_BIND | MS_REC)
+    for fd in sources.values():
+        os.close(fd)

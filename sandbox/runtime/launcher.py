@@ -1,0 +1,297 @@
+"""Launchers start environment processes: through the zygote, or by spawning.
+
+:class:`ZygoteLauncher` starts the zygote once (a fresh interpreter, from a
+long-lived launcher thread so that ``PR_SET_PDEATHSIG`` is tied to a thread that never
+ends), then asks it to fork each environment, passing the environment's sockets over
+``SCM_RIGHTS``. :class:`SpawnLauncher` is the fallback where ``fork`` is unavailable:
+each environment is its own ``multiprocess`` spawn child (~70 ms instead of ~1 ms).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from sandbox.runtime.process import ExitInfo
+
+__all__ = ["SpawnLauncher", "ZygoteLauncher", "default_launcher", "fork_available"]
+
+_LEN = struct.Struct("!I")
+PRELOAD = [
+    "sandbox.runtime.bootstrap",
+    "sandbox.runtime.isolation",
+    "json",
+    "logging",
+    "traceback",
+    "importlib",
+    "dill",
+]
+
+
+def fork_available() -> bool:
+    return hasattr(os, "fork") and sys.platform != "win32"
+
+
+class _LaunchThread:
+    """One long-lived thread that starts helper processes (see module docstring)."""
+
+    _instance: _LaunchThread | None = None
+    _guard = threading.Lock()
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        thread = threading.Thread(target=self._loop, name="lambda-sandbox-launcher", daemon=True)
+        thread.start()
+
+    @classmethod
+    def get(cls) -> _LaunchThread:
+        with cls._guard:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def _loop(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def run(self, job: Callable[[], Any]) -> Any:
+        future: Future[Any] = Future()
+        self._jobs.put((job, future))
+        return future.result()
+
+
+def _spawn_context() -> Any:
+    import multiprocess
+
+    return multiprocess.get_context("spawn")
+
+
+class _ZygoteChild:
+    def __init__(self, pid: int, launcher: ZygoteLauncher) -> None:
+        self.pid = pid
+        self._launcher = launcher
+
+    def wait_exit(self, timeout: float) -> ExitInfo | None:
+        return self._launcher.wait_exit(self.pid, timeout)
+
+
+class ZygoteLauncher:
+    """Forks environments from a pre-warmed zygote process."""
+
+    method = "zygote"
+
+    def __init__(self, preload: list[str] | None = None) -> None:
+        self._preload = preload or PRELOAD
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._seq = 0
+        self._pending: dict[int, Future[int]] = {}
+        self._exits: dict[int, ExitInfo] = {}
+        self._exit_cv = threading.Condition()
+        self._sock: socket.socket | None = None
+        self._process: Any = None
+        self._closed = False
+        self.zygote_pid: int | None = None
+
+    def _start(self) -> socket.socket:
+        parent, child = socket.socketpair()
+        # A plain interpreter rather than a multiprocess spawn child: spawn would re-import
+        # the user's __main__ (a script without a main guard would start itself again).
+        code = (
+            "import json, socket, sys; sys.path[:0] = json.loads(sys.argv[2]); "
+            "from sandbox.runtime.zygote import zygote_main; "
+            "zygote_main(socket.socket(fileno=int(sys.argv[1])), json.loads(sys.argv[3]))"
+        )
+        argv = [
+            sys.executable,
+            "-c",
+            code,
+            str(child.fileno()),
+            json.dumps([p for p in sys.path if p]),
+            json.dumps(self._preload),
+        ]
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                argv, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, start_new_session=True
+            )
+
+        self._process = _LaunchThread.get().run(start)
+        child.close()
+        header = self._read(parent)
+        if header is None or header.get("op") != "ready":
+            raise RuntimeError("the lambda-sandbox zygote failed to start")
+        self.zygote_pid = int(header["pid"])
+        threading.Thread(
+            target=self._reader, args=(parent,), name="lambda-sandbox-zygote-reader", daemon=True
+        ).start()
+        return parent
+
+    @staticmethod
+    def _read(sock: socket.socket) -> dict[str, Any] | None:
+        def exact(n: int) -> bytes | None:
+            data = b""
+            while len(data) < n:
+                chunk = sock.recv(n - len(data))
+                if not chunk:
+                    return None
+                data += chunk
+            return data
+
+        raw = exact(4)
+        if raw is None:
+            return None
+        data = exact(_LEN.unpack(raw)[0])
+        return None if data is None else json.loads(data)
+
+    def _reader(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                header = self._read(sock)
+            except OSError:
+                header = None
+            if header is None:
+                break
+            if header["op"] == "forked":
+                future = self._pending.pop(header["seq"], None)
+                if future is not None:
+                    future.set_result(int(header["pid"]))
+            elif header["op"] == "exit":
+                with self._exit_cv:
+                    self._exits[int(header["pid"])] = ExitInfo.from_wait_status(header["status"])
+                    self._exit_cv.notify_all()
+        # the zygote is gone: nothing will be forked or reaped any more
+        for future in list(self._pending.values()):
+            if not future.done():
+                future.set_exception(RuntimeError("the lambda-sandbox zygote exited"))
+        with self._exit_cv:
+            self._closed = True
+            self._exit_cv.notify_all()
+
+    def launch(self, spec: dict[str, Any], ctrl: socket.socket, log: socket.socket) -> _ZygoteChild:
+        with self._lock:
+            if self._sock is None:
+                if self._closed:
+                    raise RuntimeError("the launcher is closed")
+                self._sock = self._start()
+            sock = self._sock
+            self._seq += 1
+            seq = self._seq
+            future: Future[int] = Future()
+            self._pending[seq] = future
+        head = json.dumps({"op": "fork", "seq": seq}).encode()
+        body = json.dumps(spec).encode()
+        frame = _LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body
+        with self._send_lock:
+            sent = socket.send_fds(sock, [frame[:4]], [ctrl.fileno(), log.fileno()])
+            if sent != 4:
+                raise RuntimeError("short write to the zygote")
+            sock.sendall(frame[4:])
+        return _ZygoteChild(future.result(timeout=30), self)
+
+    def wait_exit(self, pid: int, timeout: float) -> ExitInfo | None:
+        with self._exit_cv:
+            self._exit_cv.wait_for(lambda: pid in self._exits or self._closed, timeout)
+            return self._exits.pop(pid, None)
+
+    def close(self) -> None:
+        """Stop the zygote; environments still alive die with it (parent-death signal)."""
+        with self._lock:
+            if self._closed and self._sock is None:
+                return
+            self._closed = True
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        if self._process is not None:
+            try:
+                self._process.wait(2.0)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(2.0)
+
+
+def _spawned_environment(ctrl: socket.socket, log: socket.socket, spec: dict[str, Any]) -> None:
+    """Entry point of a spawned (not forked) environment."""
+    from sandbox.runtime import bootstrap
+    from sandbox.runtime.zygote import harden_child
+
+    harden_child(os.getppid())
+    ctrl_fd, log_fd = os.dup(ctrl.fileno()), os.dup(log.fileno())
+    ctrl.close()
+    log.close()
+    code = 1
+    try:
+        bootstrap.run(ctrl_fd, log_fd, spec)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdout.flush()
+        os._exit(code)
+
+
+class _SpawnChild:
+    def __init__(self, process: Any) -> None:
+        self._process = process
+        self.pid = int(process.pid)
+
+    def wait_exit(self, timeout: float) -> ExitInfo | None:
+        self._process.join(timeout)
+        code = self._process.exitcode
+        if code is None:
+            return None
+        return ExitInfo(signal=-code) if code < 0 else ExitInfo(code=code)
+
+
+class SpawnLauncher:
+    """One fresh interpreter per environment: the fallback where ``fork`` is missing."""
+
+    method = "spawn"
+
+    def launch(self, spec: dict[str, Any], ctrl: socket.socket, log: socket.socket) -> _SpawnChild:
+        def start() -> Any:
+            proc = _spawn_context().Process(
+                target=_spawned_environment, args=(ctrl, log, spec), daemon=False
+            )
+            proc.start()
+            return proc
+
+        process = _LaunchThread.get().run(start)
+        with contextlib.suppress(OSError):
+            os.setpgid(process.pid, process.pid)
+        return _SpawnChild(process)
+
+    def close(self) -> None:
+        pass
+
+
+def default_launcher(method: str | None = None) -> ZygoteLauncher | SpawnLauncher:
+    """``"zygote"`` where ``fork`` exists, else ``"spawn"``; ``$LAMBDA_SANDBOX_START_METHOD``
+    or ``method`` can force either."""
+    chosen = (
+        method
+        or os.environ.get("LAMBDA_SANDBOX_START_METHOD")
+        or ("zygote" if fork_available() else "spawn")
+    )
+    if chosen == "spawn":
+        return SpawnLauncher()
+    if chosen != "zygote":
+        raise ValueError(f"unknown start method {chosen!r} (zygote or spawn)")
+    return ZygoteLauncher()

@@ -1,0 +1,178 @@
+"""The zygote: a pre-warmed fork server that starts execution environments.
+
+Why: starting Python costs ~70 ms and 12 MiB per process, a fork of a process that has
+already imported the runtime costs about a millisecond and 2-3 MiB (notes/jupyter-recipes
+§2). Forking the Jupyter kernel itself is unsafe (it runs eight threads whose locks a
+child would inherit), so one single-threaded helper process — the zygote — is started
+once through ``multiprocess`` and forks every environment.
+
+The zygote runs in its own process group (a Jupyter "interrupt" does not reach it) and
+dies with the process that owns the sandbox (``PR_SET_PDEATHSIG``); every environment
+dies with the zygote, even while frozen, because SIGKILL also reaches stopped processes.
+
+Protocol on the zygote socket (framed as in :mod:`sandbox.runtime.bootstrap`):
+
+* parent -> zygote ``{"op": "fork", "seq": n}`` + spec JSON, with the environment's
+  control and log descriptors attached (``SCM_RIGHTS``);
+* zygote -> parent ``{"op": "forked", "seq": n, "pid": pid}`` and, whenever a child
+  ends, ``{"op": "exit", "pid": pid, "status": wait_status}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+from typing import Any
+
+from sandbox.runtime import bootstrap
+
+__all__ = ["harden_child", "set_parent_death_signal", "zygote_main"]
+
+_LEN = struct.Struct("!I")
+PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent (thread) dies."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0)
+    except OSError:
+        return False
+
+
+def harden_child(expected_parent: int) -> None:
+    """First lines of every environment: own process group, die with the parent."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != expected_parent:  # the parent died before prctl took effect
+        os._exit(70)
+
+
+def _send(sock: socket.socket, header: dict[str, Any]) -> None:
+    head = json.dumps(header).encode()
+    sock.sendall(_LEN.pack(len(head) + 1) + head + b"\n")
+
+
+def _recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes, list[int]] | None:
+    """One fork request: header, spec bytes and the two descriptors."""
+    raw, fds, _flags, _addr = socket.recv_fds(sock, 4, 2)
+    if not raw:
+        return None
+    while len(raw) < 4:
+        more = sock.recv(4 - len(raw))
+        if not more:
+            return None
+        raw += more
+    (size,) = _LEN.unpack(raw)
+    data = b""
+    while len(data) < size:
+        chunk, more_fds, _flags, _addr = socket.recv_fds(sock, size - len(data), 2)
+        if not chunk:
+            return None
+        data += chunk
+        fds.extend(more_fds)
+    cut = data.index(b"\n")
+    return json.loads(data[:cut]), data[cut + 1 :], fds
+
+
+def _child(sock: socket.socket, zygote_pid: int, fds: list[int], spec_bytes: bytes) -> None:
+    """In the forked environment: become an environment, never return."""
+    code = 1
+    try:
+        sock.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        harden_child(zygote_pid)
+        ctrl_fd, log_fd = fds
+        os.set_inheritable(ctrl_fd, False)
+        bootstrap.run(ctrl_fd, log_fd, json.loads(spec_bytes))
+        code = 0
+    except SystemExit as exc:  # sys.exit() inside a handler ends the runtime
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            import traceback
+
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def zygote_main(sock: socket.socket, preload: list[str]) -> None:
+    """The zygote's loop: fork on request, report every child's exit."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # out of the kernel's group: interrupts do not reach us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_parent_death_signal(signal.SIGKILL)
+    for name in preload:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    import gc
+
+    gc.freeze()  # keep the preloaded heap shared (copy-on-write) with every child
+    me = os.getpid()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    os.set_blocking(wake_r, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ, "sock")
+    selector.register(wake_r, selectors.EVENT_READ, "wake")
+    _send(sock, {"op": "ready", "pid": me})
+    while True:
+        for key, _events in selector.select():
+            if key.data == "wake":
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(wake_r, 512):
+                        pass
+                _reap(sock)
+                continue
+            request = _recv_request(sock)
+            if request is None:  # the owner went away: stop, children die with us
+                os._exit(0)
+            header, spec_bytes, fds = request
+            pid = os.fork()
+            if pid == 0:
+                selector.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                _child(sock, me, fds, spec_bytes)
+            with contextlib.suppress(OSError):
+                os.setpgid(pid, pid)
+            for fd in fds:
+                os.close(fd)
+            _send(sock, {"op": "forked", "seq": header["seq"], "pid": pid})
+        _reap(sock)
+
+
+def _reap(sock: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                continue
+            raise
+        if pid == 0:
+            return
+        _send(sock, {"op": "exit", "pid": pid, "status": status})

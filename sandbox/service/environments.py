@@ -1,0 +1,530 @@
+"""Execution environments as the service sees them: lifecycle, logs and telemetry.
+
+An :class:`ExecutionEnvironment` is one function instance (spec §1.1): it runs INIT
+(runtime init, then function init) when it starts, serves one invocation at a time, is
+frozen while idle, is *reset* after a timeout or crash (a new process, same ``/tmp`` and
+log stream), retries a failed INIT inside the next invocation ("suppressed init") and is
+shut down on keep-alive expiry, on code or configuration change, and when the sandbox
+closes. Every step is a record on the telemetry bus and a line in its log stream.
+
+The process itself is :class:`sandbox.runtime.process.EnvironmentProcess`; this module
+turns what the process did into Lambda's answers (payloads, log lines, REPORT).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox.core.clock import Clock, iso8601_ms
+from sandbox.core.invocation import (
+    RESPONSE_LIMIT,
+    exit_error,
+    oversized_response_error,
+    timeout_error,
+)
+from sandbox.core.lifecycle import EnvironmentState, check_transition
+from sandbox.core.logformat import (
+    end_line,
+    init_report_line,
+    init_start_line,
+    log_stream_name,
+    report_line,
+    start_line,
+    timeout_line,
+)
+from sandbox.core.models import FunctionConfiguration
+from sandbox.core.telemetry import Phase, RecordKind
+from sandbox.runtime.isolation import Isolation
+from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
+from sandbox.service.telemetry import TelemetryBus
+
+__all__ = ["EnvironmentRequest", "ExecutionEnvironment", "RawResult", "RuntimeDeps"]
+
+INIT_LIMIT_S = 10.0  # spec §1.1: 10 s for on-demand INIT
+LogSink = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeDeps:
+    """What every environment needs from the sandbox."""
+
+    launcher: Launcher
+    bus: TelemetryBus
+    clock: Clock
+    envs_dir: Path
+    region: str
+    code_path: Callable[[FunctionConfiguration], Path]
+    isolation: Isolation
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentRequest:
+    """One invocation as the environment receives it."""
+
+    request_id: str
+    payload: bytes
+    invoked_arn: str
+    client_context: dict[str, object] | None = None
+    sink: LogSink | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawResult:
+    """What an invocation produced, before it becomes an ``InvokeResult``."""
+
+    body: bytes
+    function_error: str | None
+    lines: tuple[str, ...]
+    status: str  # success | error | timeout | failure (Telemetry API names)
+    error_type: str | None
+    duration_ms: float
+    cold: bool
+    reset: bool
+
+
+def _aws_environment(
+    config: FunctionConfiguration,
+    deps: RuntimeDeps,
+    *,
+    init_type: str,
+    stream: str,
+    task_root: str,
+    tmp: str,
+) -> dict[str, str]:
+    """spec §1.2: what Lambda sets, then the user's variables."""
+    key = "ASIA" + secrets.token_hex(8).upper()
+    env = {
+        "_HANDLER": config.handler,
+        "AWS_REGION": deps.region,
+        "AWS_DEFAULT_REGION": deps.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
+        "AWS_LAMBDA_LOG_GROUP_NAME": config.logging_config.log_group
+        or f"/aws/lambda/{config.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_ACCESS_KEY": key,
+        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+        "AWS_SESSION_TOKEN": secrets.token_urlsafe(60),
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PWD": task_root,
+        "SHLVL": "0",
+        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
+        "/var/task:/var/task/lib:/opt/lib",
+        "PYTHONPATH": "/var/runtime",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
+        "_AWS_XRAY_DAEMON_PORT": "2000",
+        "AWS_LAMBDA_LOG_FORMAT": config.logging_config.log_format,
+        "TMPDIR": tmp,
+    }
+    if config.logging_config.log_format == "JSON" and config.logging_config.application_log_level:
+        env["AWS_LAMBDA_LOG_LEVEL"] = config.logging_config.application_log_level
+    host_bin = str(Path(os.__file__).resolve().parent.parent.parent / "bin")
+    env["PATH"] += ":" + host_bin  # so `python` in a subprocess finds the host interpreter
+    env.update(config.environment)
+    return env
+
+
+class ExecutionEnvironment:
+    """One function instance (an execution environment) of one function version."""
+
+    def __init__(
+        self,
+        deps: RuntimeDeps,
+        config: FunctionConfiguration,
+        *,
+        account_id: str,
+        init_type: str = "on-demand",
+    ) -> None:
+        self.deps = deps
+        self.account_id = account_id
+        self.config = config
+        self.init_type = init_type
+        self.env_hex = secrets.token_hex(16)
+        self.env_id = self.env_hex[:12]
+        self.stream = log_stream_name(deps.clock.time(), config.version, self.env_hex)
+        self.state = EnvironmentState.STARTING
+        self.process: EnvironmentProcess | None = None
+        self.dir = deps.envs_dir / self.env_hex
+        self.tmp = self.dir / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.idle_since = deps.clock.time()
+        self.invocations = 0
+        self._pending_init_ms: float | None = None  # reported in the first REPORT
+        self._reinit_phase = "init"
+        self._lock = threading.Lock()
+        self._emit_state(EnvironmentState.STARTING, "created")
+
+    # telemetry --------------------------------------------------------------------------
+    def _emit_state(self, state: EnvironmentState, reason: str) -> None:
+        self.deps.bus.emit(
+            RecordKind.ENV_STATE,
+            env_id=self.env_id,
+            function_name=self.config.function_name,
+            version=self.config.version,
+            init_type=self.init_type,
+            account_id=self.account_id,
+            detail={"state": str(state), "reason": reason},
+        )
+
+    def _set_state(self, state: EnvironmentState, reason: str) -> None:
+        check_transition(self.state, state)
+        self.state = state
+        self._emit_state(state, reason)
+
+    def _span(
+        self, phase: Phase, start: float, duration_ms: float, request_id: str = "", **detail: object
+    ) -> None:
+        self.deps.bus.emit(
+            RecordKind.PHASE,
+            time=start,
+            end=self.deps.clock.time(),
+            duration_ms=duration_ms,
+            env_id=self.env_id,
+            function_name=self.config.function_name,
+            version=self.config.version,
+            phase=str(phase),
+            request_id=request_id,
+            init_type=self.init_type,
+            account_id=self.account_id,
+            detail=detail,
+        )
+
+    def _log(self, line: str, request_id: str = "", sink: LogSink | None = None) -> None:
+        self.deps.bus.emit(
+            RecordKind.LOG,
+            env_id=self.env_id,
+            function_name=self.config.function_name,
+            version=self.config.version,
+            request_id=request_id,
+            account_id=self.account_id,
+            detail={"line": line, "stream": self.stream},
+        )
+        if sink is not None:
+            with contextlib.suppress(Exception):
+                sink(line)
+
+    # INIT -------------------------------------------------------------------------------
+    def _spec(self) -> dict[str, Any]:
+        code = self.deps.code_path(self.config)
+        mounts = self.deps.isolation.mounts(code, self.tmp)
+        task_root = mounts.task_root
+        return {
+            "environment": _aws_environment(
+                self.config,
+                self.deps,
+                init_type=self.init_type,
+                stream=self.stream,
+                task_root=task_root,
+                tmp=mounts.tmp,
+            ),
+            "task_root": task_root,
+            "python_path": [task_root],
+            "handler": self.config.handler,
+            "log_format": self.config.logging_config.log_format,
+            "mounts": mounts.bind,
+        }
+
+    def _run_init(
+        self, phase: str, limit_s: float, request_id: str = "", sink: LogSink | None = None
+    ) -> InitOutcome:
+        """Start a process and run runtime + function init in it.
+
+        ``sink`` receives every log line (and must record it); by default lines go to the
+        environment's log stream."""
+        emit = sink or (lambda line: self._log(line, request_id))
+        start = self.deps.clock.time()
+        t0 = time.perf_counter()
+        emit(init_start_line(self.deps.region, self.config.runtime))
+        self.process = EnvironmentProcess(self.deps.launcher, self._spec())
+        outcome = self.process.wait_init(limit_s, sink=None)
+        for line in outcome.lines:
+            emit(line)
+        real_ms = (time.perf_counter() - t0) * 1000
+        if outcome.ok:
+            self._span(Phase.INIT, start, real_ms, request_id, status="success", phase_name=phase)
+            return outcome
+        error_type = "Runtime.Unknown"
+        if outcome.timed_out:
+            status, error_type = "timeout", "Sandbox.Timedout"
+        elif outcome.error:
+            status, error_type = "error", str(outcome.error.get("errorType", "Runtime.Unknown"))
+        else:
+            status, error_type = "error", "Runtime.ExitError"
+        emit(init_report_line(real_ms, phase, status, error_type))
+        self._span(
+            Phase.INIT,
+            start,
+            real_ms,
+            request_id,
+            status=status,
+            error_type=error_type,
+            phase_name=phase,
+        )
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+        return outcome
+
+    def start(self, *, for_invocation: bool) -> bool:
+        """Cold start: INIT now. Returns whether INIT succeeded.
+
+        ``for_invocation``: the environment goes straight to BUSY for the request that
+        caused the cold start (and its REPORT shows ``Init Duration``).
+        """
+        outcome = self._run_init("init", INIT_LIMIT_S)
+        if outcome.ok:
+            self._pending_init_ms = outcome.init_ms
+            self._set_state(
+                EnvironmentState.BUSY if for_invocation else EnvironmentState.IDLE, "init complete"
+            )
+            if not for_invocation:
+                self._freeze_idle()
+            return True
+        self._set_state(EnvironmentState.FAILED, "init failed")
+        return False
+
+    def _freeze_idle(self) -> None:
+        if self.process is not None:
+            self.process.freeze()
+
+    # INVOKE -----------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Claim an idle (or failed/reset) environment for one invocation."""
+        # A failed INIT is retried inside the invocation ("suppressed init", phase invoke);
+        # a reset environment runs a fresh INIT before the invocation (phase init).
+        self._reinit_phase = "invoke" if self.state is EnvironmentState.FAILED else "init"
+        self._set_state(EnvironmentState.BUSY, "invocation")
+
+    def invoke(self, request: EnvironmentRequest, *, cold: bool) -> RawResult:
+        """Run one invocation in this (BUSY) environment."""
+        cfg = self.config
+        rid = request.request_id
+        sink = request.sink
+        start = self.deps.clock.time()
+        t0 = time.perf_counter()
+        lines: list[str] = []
+
+        def log(line: str) -> None:
+            lines.append(line)
+            self._log(line, rid, sink)
+
+        log(start_line(rid, cfg.version))
+        timeout_s = float(cfg.timeout)
+        init_ms = self._pending_init_ms
+        self._pending_init_ms = None
+        if self.process is None:
+            phase = self._reinit_phase
+            # spec §1.1: a failed INIT is retried inside the invocation, bounded by the
+            # function timeout; a reset environment re-runs a normal INIT first.
+            limit = timeout_s if phase == "invoke" else INIT_LIMIT_S
+            outcome = self._run_init(phase, limit, rid, sink=log)
+            if not outcome.ok or self.process is None:
+                return self._init_failure(outcome, rid, lines, t0, cold, log)
+            if phase == "init":
+                init_ms = outcome.init_ms
+        elapsed_s = time.perf_counter() - t0
+        deadline_ms = time.time_ns() // 1_000_000 + int((timeout_s - elapsed_s) * 1000)
+        header = {
+            "id": rid,
+            "arn": request.invoked_arn,
+            "deadline_ms": deadline_ms,
+            "trace": _trace_id(),
+            "client_context": request.client_context,
+        }
+
+        def route(line: str) -> None:
+            lines.append(line)
+            self._log(line, rid, sink)
+
+        outcome2 = self.process.invoke(
+            header,
+            request.payload,
+            max(0.001, timeout_s - elapsed_s),
+            sink=route,
+            memory_limit_mb=cfg.memory_size,
+        )
+        self.invocations += 1
+        duration_ms = (
+            outcome2.duration_ms
+            if outcome2.status in ("ok", "error")
+            else ((time.perf_counter() - t0) * 1000)
+        )
+        return self._finish(outcome2, rid, lines, log, duration_ms, init_ms, cold, start, timeout_s)
+
+    def _finish(
+        self,
+        out: InvokeOutcome,
+        rid: str,
+        lines: list[str],
+        log: LogSink,
+        duration_ms: float,
+        init_ms: float | None,
+        cold: bool,
+        start: float,
+        timeout_s: float,
+    ) -> RawResult:
+        cfg = self.config
+        status, error_type, reset, report_status = "success", None, False, None
+        body = out.body
+        function_error: str | None = None
+        max_mem = max(out.max_rss_mb, 1)
+        if out.status == "ok" and len(body) > RESPONSE_LIMIT:
+            body = json.dumps(oversized_response_error()).encode()
+            status, error_type, function_error = (
+                "error",
+                "Function.ResponseSizeTooLarge",
+                "Unhandled",
+            )
+        elif out.status == "error":
+            function_error, status = "Unhandled", "error"
+            with contextlib.suppress(ValueError, AttributeError):
+                error_type = json.loads(body).get("errorType")
+        elif out.status == "timeout":
+            reset, status, error_type, report_status = (
+                True,
+                "timeout",
+                "Sandbox.Timedout",
+                "timeout",
+            )
+            log(timeout_line(iso8601_ms(time.time_ns() / 1e9), rid, timeout_s))
+            body = json.dumps(timeout_error(rid, timeout_s)).encode()
+            function_error = "Unhandled"
+        elif out.status == "oom":
+            reset, status, error_type, report_status = True, "error", "Runtime.OutOfMemory", "error"
+            max_mem = max(cfg.memory_size, out.max_rss_mb)
+            desc = out.exit.describe() if out.exit else "Runtime exited with error: signal: killed"
+            body = json.dumps(exit_error(rid, desc, "Runtime.OutOfMemory")).encode()
+            function_error = "Unhandled"
+        elif out.status == "crash":
+            reset, status, error_type, report_status = True, "error", "Runtime.ExitError", "error"
+            desc = out.exit.describe() if out.exit else "Runtime exited without providing a reason"
+            log(f"{iso8601_ms(time.time_ns() / 1e9)} {rid} Error: {desc}")
+            body = json.dumps(exit_error(rid, desc)).encode()
+            function_error = "Unhandled"
+        log(end_line(rid))
+        log(
+            report_line(
+                rid, duration_ms, cfg.memory_size, max_mem, init_ms, report_status, error_type
+            )
+        )
+        self._span(
+            Phase.INVOKE, start, duration_ms, rid, status=status, error_type=error_type, cold=cold
+        )
+        if reset:
+            self._reset(status)
+        return RawResult(
+            body, function_error, tuple(lines), status, error_type, duration_ms, cold, reset
+        )
+
+    def _init_failure(
+        self, outcome: InitOutcome, rid: str, lines: list[str], t0: float, cold: bool, log: LogSink
+    ) -> RawResult:
+        error = dict(outcome.error or {})
+        if outcome.timed_out:
+            error = timeout_error(rid, float(self.config.timeout))
+        elif not error:
+            desc = (
+                outcome.exit.describe()
+                if outcome.exit
+                else "Runtime exited without providing a reason"
+            )
+            error = exit_error(rid, desc)
+        error.setdefault("requestId", "")  # spec §1.1: the init error keeps requestId ""
+        error_type = str(error.get("errorType", "Runtime.Unknown"))
+        duration_ms = (time.perf_counter() - t0) * 1000
+        log(end_line(rid))
+        log(report_line(rid, duration_ms, self.config.memory_size, 1, None, "error", error_type))
+        self.invocations += 1
+        self._span(
+            Phase.INVOKE,
+            self.deps.clock.time(),
+            duration_ms,
+            rid,
+            status="error",
+            error_type=error_type,
+            cold=cold,
+        )
+        return RawResult(
+            json.dumps(error).encode(),
+            "Unhandled",
+            tuple(lines),
+            "error",
+            error_type,
+            duration_ms,
+            cold,
+            False,
+        )
+
+    def _stopping(self) -> bool:
+        return self.state in (EnvironmentState.SHUTTING_DOWN, EnvironmentState.STOPPED)
+
+    def _reset(self, reason: str) -> None:
+        """spec §1.1: after a timeout or crash the runtime is replaced; /tmp survives."""
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+        if self._stopping():
+            return
+        self._set_state(EnvironmentState.RESETTING, f"reset after {reason}")
+
+    def release(self) -> None:
+        """The invocation is over: back to idle and frozen (or failed, awaiting re-init)."""
+        self.idle_since = self.deps.clock.time()
+        if self._stopping():
+            return
+        if self.state is EnvironmentState.BUSY:
+            if self.process is None:
+                self._set_state(EnvironmentState.FAILED, "init failed")
+                return
+            self._set_state(EnvironmentState.IDLE, "invocation complete")
+        elif self.state is EnvironmentState.RESETTING:
+            return  # stays resetting until the next invocation re-initialises it
+
+    # SHUTDOWN ---------------------------------------------------------------------------
+    def shutdown(self, reason: str) -> None:
+        """Stop the environment (``spindown``, ``update``, ``close`` ...); idempotent."""
+        with self._lock:
+            if self._stopping():
+                return
+            self._set_state(EnvironmentState.SHUTTING_DOWN, reason)
+        start = self.deps.clock.time()
+        t0 = time.perf_counter()
+        if self.process is not None:
+            self.process.shutdown(budget_ms=0)  # spec §1.1: 0 ms without extensions
+            self.process = None
+        self._span(Phase.SHUTDOWN, start, (time.perf_counter() - t0) * 1000, reason=reason)
+        self._set_state(EnvironmentState.STOPPED, reason)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+
+def _trace_id() -> str:
+    epoch = int(time.time_ns() // 1_000_000_000)
+    return (
+        f"Root=1-{epoch:08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};"
+        "Sampled=0;Lineage=1:8a1b2c3d:0"
+    )

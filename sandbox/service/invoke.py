@@ -1,0 +1,236 @@
+"""The data plane: ``Invoke`` (spec §3).
+
+The flow of ARCHITECTURE.md: resolve the name and qualifier, draw the executed version of
+a weighted alias, check the payload, then (DryRun) answer 204, (Event) queue it and answer
+202, or (RequestResponse) check out an environment, run the invocation and answer 200
+with the function's payload or its error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import random
+import threading
+import uuid
+from collections.abc import Callable
+
+from sandbox.core.clock import Clock
+from sandbox.core.invocation import (
+    InvocationType,
+    InvokeResult,
+    encode_payload,
+    log_tail,
+    parse_client_context,
+)
+from sandbox.core.models import FunctionConfiguration
+from sandbox.core.routing import choose_version
+from sandbox.core.telemetry import RecordKind
+from sandbox.errors import LambdaError, validation_error
+from sandbox.service.environments import EnvironmentRequest
+from sandbox.service.functions import FunctionService, ResolvedFunction
+from sandbox.service.pool import EnvironmentManager
+from sandbox.service.telemetry import TelemetryBus
+
+__all__ = ["AsyncInvoker", "InvokeService"]
+
+log = logging.getLogger("sandbox.invoke")
+LogSink = Callable[[str], None]
+
+
+class InvokeService:
+    """Runs invocations for one account (the functions service's scope)."""
+
+    def __init__(
+        self,
+        functions: FunctionService,
+        envs: EnvironmentManager,
+        bus: TelemetryBus,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.functions = functions
+        self.envs = envs
+        self.bus = bus
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.async_invoker: AsyncInvoker | None = None
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: object = None,
+        *,
+        qualifier: str | None = None,
+        invocation_type: str = "RequestResponse",
+        log_type: str = "None",
+        client_context: str | None = None,
+        on_log: LogSink | None = None,
+    ) -> InvokeResult:
+        """Invoke. See :meth:`sandbox.Sandbox.invoke`."""
+        try:
+            itype = InvocationType(invocation_type)
+        except ValueError:
+            raise validation_error(
+                invocation_type,
+                "invocationType",
+                "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+            ) from None
+        if log_type not in ("None", "Tail"):
+            raise validation_error(
+                log_type, "logType", "Member must satisfy enum value set: [None, Tail]"
+            )
+        resolved = self.functions.resolve(function_name, qualifier)
+        body = encode_payload(payload, itype)
+        context = (
+            parse_client_context(client_context)
+            if itype is InvocationType.REQUEST_RESPONSE
+            else None
+        )
+        request_id = str(uuid.uuid4())
+        if itype is InvocationType.DRY_RUN:
+            return InvokeResult(status_code=204, request_id=request_id)
+        if itype is InvocationType.EVENT:
+            self._async().submit(resolved, body, request_id)
+            return InvokeResult(status_code=202, request_id=request_id)
+        return self.run(
+            resolved, body, request_id, log_type=log_type, client_context=context, on_log=on_log
+        )
+
+    def executed_config(self, resolved: ResolvedFunction) -> FunctionConfiguration:
+        """Weighted routing (spec §5): a fresh draw per invocation."""
+        alias = resolved.alias
+        if alias is None or not alias.additional_version_weights:
+            return resolved.config
+        version = choose_version(
+            alias.function_version, alias.additional_version_weights, self.rng.random
+        )
+        if version == resolved.config.version:
+            return resolved.config
+        return self.functions.version_configuration(resolved.ref.unqualified_arn, version)
+
+    def run(
+        self,
+        resolved: ResolvedFunction,
+        body: bytes,
+        request_id: str,
+        *,
+        log_type: str = "None",
+        client_context: dict[str, object] | None = None,
+        on_log: LogSink | None = None,
+        invocation_type: str = "RequestResponse",
+    ) -> InvokeResult:
+        """Run one invocation synchronously in an environment."""
+        config = self.executed_config(resolved)
+        request = EnvironmentRequest(request_id, body, resolved.ref.arn, client_context, on_log)
+        start = self.clock.time()
+        with self.envs.checkout(config, resolved.ref.account_id) as checkout:
+            raw = checkout.env.invoke(request, cold=checkout.cold)
+            env_id = checkout.env.env_id
+            reason = checkout.reason
+        payload: object = None
+        if raw.body:
+            try:
+                payload = json.loads(raw.body)
+            except ValueError:
+                payload = raw.body
+        self.bus.emit(
+            RecordKind.INVOCATION,
+            time=start,
+            end=self.clock.time(),
+            duration_ms=raw.duration_ms,
+            function_name=config.function_name,
+            version=config.version,
+            env_id=env_id,
+            request_id=request_id,
+            account_id=resolved.ref.account_id,
+            detail={
+                "status": raw.status,
+                "error_type": raw.error_type,
+                "cold": raw.cold,
+                "cold_reason": reason if raw.cold else None,
+                "qualifier": resolved.ref.qualifier,
+                "invocation_type": invocation_type,
+            },
+        )
+        return InvokeResult(
+            status_code=200,
+            request_id=request_id,
+            payload=payload,
+            raw_payload=raw.body,
+            function_error=raw.function_error,
+            executed_version=config.version,
+            log_result=log_tail(raw.lines) if log_type == "Tail" else None,
+            logs=raw.lines,
+        )
+
+    def _async(self) -> AsyncInvoker:
+        if self.async_invoker is None:
+            raise RuntimeError("asynchronous invocation is not available")
+        return self.async_invoker
+
+
+class AsyncInvoker:
+    """A simple in-memory queue for ``Event`` invocations: a few workers run each event once
+    through the synchronous path. (Retries, event age, destinations and durability belong
+    to the asynchronous-invocation service.)"""
+
+    def __init__(self, service: InvokeService, bus: TelemetryBus, *, workers: int = 8) -> None:
+        self._service = service
+        self._bus = bus
+        self._queue: queue.Queue[tuple[ResolvedFunction, bytes, str] | None] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"lambda-sandbox-async-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for t in self._threads:
+            t.start()
+        self._closed = False
+
+    def submit(self, resolved: ResolvedFunction, body: bytes, request_id: str) -> None:
+        self._bus.emit(
+            RecordKind.INVOCATION,
+            function_name=resolved.config.function_name,
+            request_id=request_id,
+            account_id=resolved.ref.account_id,
+            detail={"status": "queued", "invocation_type": "Event"},
+        )
+        self._queue.put((resolved, body, request_id))
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                resolved, body, request_id = item
+                try:
+                    self._service.run(resolved, body, request_id, invocation_type="Event")
+                except LambdaError as exc:
+                    log.warning("asynchronous invocation %s failed: %s", request_id, exc)
+                except Exception:
+                    log.exception("asynchronous invocation %s failed", request_id)
+            finally:
+                self._queue.task_done()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every queued event has run; False on timeout."""
+        done = threading.Event()
+
+        def waiter() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=waiter, daemon=True).start()
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join(5.0)
