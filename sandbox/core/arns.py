@@ -51,12 +51,13 @@ _ALIAS_PATTERN = r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)"
 
 _FULL_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d):"
-    r"(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9$_-]+))?$"
+    r"(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_.]+)(:(?P<qualifier>[a-zA-Z0-9$_.-]+))?$"
 )
 _PARTIAL_ARN = re.compile(
-    r"^(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9$_-]+))?$"
+    r"^((?P<region>[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d):)?(?P<account>\d{12}):function:"
+    r"(?P<name>[a-zA-Z0-9-_.]+)(:(?P<qualifier>[a-zA-Z0-9$_.-]+))?$"
 )
-_PLAIN = re.compile(r"^(?P<name>[a-zA-Z0-9-_]+)(:(?P<qualifier>[a-zA-Z0-9$_-]+))?$")
+_PLAIN = re.compile(r"^(?P<name>[a-zA-Z0-9-_.]+)(:(?P<qualifier>[a-zA-Z0-9$_.-]+))?$")
 _MAX_NAME = 64  # spec §10: function name <= 64 characters
 
 
@@ -157,6 +158,7 @@ def parse_function_name(
     account_id: str,
     qualifier: str | None = None,
     namespaced: bool = True,
+    long_names_are_missing: bool = True,
 ) -> FunctionRef:
     """Resolve every FunctionName spelling to a :class:`FunctionRef` (spec §3).
 
@@ -173,7 +175,9 @@ def parse_function_name(
     Raises:
         ValidationException: a malformed name or qualifier.
         InvalidParameterValueException: the name's qualifier contradicts ``qualifier``.
-        ResourceNotFoundException: a name longer than 64 characters, or another region.
+        ResourceNotFoundException: a name longer than 64 characters (unless
+            ``long_names_are_missing`` is False: CreateFunction reports its own error), or
+            another region.
     """
     pattern = NAMESPACED_FUNCTION_NAME_PATTERN if namespaced else FUNCTION_NAME_PATTERN
     limit = 256 if namespaced else 140
@@ -196,7 +200,8 @@ def parse_function_name(
         match = _PARTIAL_ARN.match(function_name) or _PLAIN.match(function_name)
         if match and "account" in match.groupdict():
             ref_account = match["account"]
-    if not match:
+            ref_region = match["region"] or region
+    if not match or not re.fullmatch(pattern, function_name):
         raise _pattern_error(function_name, pattern)
 
     name, derived = match["name"], match["qualifier"]
@@ -211,7 +216,7 @@ def parse_function_name(
             f"Functions from '{ref_region}' are not reachable in this region ('{region}')"
         )
     ref = FunctionRef(ref_account, ref_region, name, derived if derived is not None else qualifier)
-    if len(name) > _MAX_NAME:
+    if len(name) > _MAX_NAME and long_names_are_missing:
         # spec §3: an over-long name is "not found", not a validation error.
         raise ResourceNotFoundException(f"Function not found: {ref.arn}")
     return ref

@@ -109,8 +109,8 @@ DEPRECATED_RUNTIMES: frozenset[str] = frozenset(
     }
 )
 
-# What the sandbox can actually run: Python runtimes run on the host interpreter
-# (docs/fidelity.md); OS-only runtimes run a `bootstrap` against the Runtime API.
+# What the sandbox can actually run: Python runtimes, on the host interpreter
+# (docs/fidelity.md). Other runtimes can be created but not invoked.
 EXECUTABLE_RUNTIMES: frozenset[str] = frozenset(
     {
         "python3.9",
@@ -119,8 +119,6 @@ EXECUTABLE_RUNTIMES: frozenset[str] = frozenset(
         "python3.12",
         "python3.13",
         "python3.14",
-        "provided.al2",
-        "provided.al2023",
     }
 )
 
@@ -154,17 +152,9 @@ _ENV_KEY_PATTERN = r"[a-zA-Z]([a-zA-Z0-9_])+"
 _ENV_LIMIT = 4096  # spec §10: 4 KB of environment variables per function
 
 
-def validate_function_name_for_create(name: str) -> None:
-    """CreateFunction takes a plain name or an ARN; the name part is <= 64 characters."""
-    if len(name) > 140:
-        raise validation_error(
-            name, "functionName", "Member must have length less than or equal to 140"
-        )
-    plain = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
-    if not re.fullmatch(_NAME_PATTERN, plain):
-        raise validation_error(
-            name, "functionName", f"Member must satisfy regular expression pattern: {_NAME_PATTERN}"
-        )
+def validate_function_name_for_create(name: str, plain: str) -> None:
+    """CreateFunction takes a name, a partial or a full ARN (``plain`` is its name part,
+    already parsed); the name part is at most 64 characters."""
     if len(plain) > 64:
         raise validation_error(
             name, "functionName", "Member must have length less than or equal to 64"
@@ -181,8 +171,22 @@ def validate_runtime(runtime: str) -> None:
         raise InvalidParameterValueException(
             f"The runtime parameter of {runtime} is no longer supported for creating or "
             "updating AWS Lambda functions. We recommend you use the new runtime "
-            "(python3.13) while creating or updating functions."
+            f"({_successor(runtime)}) while creating or updating functions."
         )
+
+
+def _successor(runtime: str) -> str:
+    """The runtime AWS recommends instead of a deprecated one (same language family)."""
+    for prefix, successor in (
+        ("python", "python3.13"),
+        ("nodejs", "nodejs22.x"),
+        ("java", "java21"),
+        ("dotnet", "dotnet8"),
+        ("ruby", "ruby3.3"),
+    ):
+        if runtime.startswith(prefix):
+            return successor
+    return "provided.al2023"
 
 
 def validate_handler(handler: str) -> None:

@@ -109,11 +109,7 @@ def _variables(environment: Mapping[str, object] | None) -> dict[str, str] | Non
     """Accept boto3's ``{"Variables": {...}}`` or a plain mapping of variables."""
     if environment is None:
         return None
-    raw = (
-        environment.get("Variables", {})
-        if set(environment) <= {"Variables", "Error"}
-        else environment
-    )
+    raw = environment.get("Variables", environment)
     if not isinstance(raw, Mapping):
         raise InvalidParameterValueException("Environment.Variables must be a map of strings.")
     validate_environment(raw)
@@ -166,13 +162,18 @@ class FunctionService:
         """Call ``listener`` after every committed change."""
         self._listeners.append(listener)
 
-    def _emit(self, kind: str, name: str, version: str | None = None) -> None:
-        change = FunctionChange(kind, self.account_id, self.region, name, version)
+    def _emit(self, kind: str, ref: FunctionRef, version: str | None = None) -> None:
+        change = FunctionChange(kind, ref.account_id, ref.region, ref.name, version)
         for listener in list(self._listeners):
             listener(change)
 
     def _ref(
-        self, function_name: str, qualifier: str | None = None, *, namespaced: bool = True
+        self,
+        function_name: str,
+        qualifier: str | None = None,
+        *,
+        namespaced: bool = True,
+        create: bool = False,
     ) -> FunctionRef:
         return parse_function_name(
             function_name,
@@ -180,6 +181,7 @@ class FunctionService:
             account_id=self.account_id,
             qualifier=qualifier,
             namespaced=namespaced,
+            long_names_are_missing=not create,
         )
 
     def _rows_for(self, ref: FunctionRef) -> FunctionRows:
@@ -223,8 +225,8 @@ class FunctionService:
         tags: Mapping[str, str] | None = None,
     ) -> FunctionConfiguration:
         """CreateFunction. See :meth:`sandbox.Sandbox.create_function`."""
-        validate_function_name_for_create(function_name)
-        ref = self._ref(function_name, namespaced=False)
+        ref = self._ref(function_name, namespaced=False, create=True)
+        validate_function_name_for_create(function_name, ref.name)
         if ref.qualifier is not None:
             raise InvalidParameterValueException(
                 "Qualifier is not supported for the CreateFunction operation."
@@ -280,9 +282,9 @@ class FunctionService:
             rows.insert(conn, ref.name, config.to_aws(), dict(tags or {}), self._clock.time())
             if publish:
                 config = self._publish(conn, ref, config, None)
-        self._emit("created", ref.name)
+        self._emit("created", ref)
         if publish:
-            self._emit("published", ref.name, config.version)
+            self._emit("published", ref, config.version)
         return config
 
     def _layers(self, layers: Sequence[str]) -> tuple[LayerReference, ...]:
@@ -507,9 +509,9 @@ class FunctionService:
             self._rows_for(ref).update_latest(conn, ref.name, updated.to_aws())
             if publish:
                 updated = self._publish(conn, ref, updated, None)
-        self._emit("code", ref.name, LATEST)
+        self._emit("code", ref, LATEST)
         if publish:
-            self._emit("published", ref.name, updated.version)
+            self._emit("published", ref, updated.version)
         return updated
 
     def update_function_configuration(
@@ -579,7 +581,7 @@ class FunctionService:
                 revision_id=self._new_id(),
             )
             self._rows_for(ref).update_latest(conn, ref.name, updated.to_aws())
-        self._emit("configuration", ref.name, LATEST)
+        self._emit("configuration", ref, LATEST)
         return updated
 
     @staticmethod
@@ -588,6 +590,14 @@ class FunctionService:
             raise InvalidParameterValueException(
                 f"Qualifier is not supported for the {operation} operation. "
                 "Only $LATEST can be changed."
+            )
+
+    @staticmethod
+    def _unqualified(ref: FunctionRef, operation: str) -> None:
+        if ref.qualifier is not None:
+            raise InvalidParameterValueException(
+                f"Qualifier is not supported for the {operation} operation: pass the "
+                "function's name or unqualified ARN."
             )
 
     @staticmethod
@@ -635,9 +645,9 @@ class FunctionService:
                     )
                 rows.delete_version(conn, ref.name, int(ref.qualifier))
         if ref.qualifier is None:
-            self._emit("deleted", ref.name)
+            self._emit("deleted", ref)
         else:
-            self._emit("version-deleted", ref.name, ref.qualifier)
+            self._emit("version-deleted", ref, ref.qualifier)
 
     # versions ---------------------------------------------------------------------------
     def publish_version(
@@ -664,7 +674,7 @@ class FunctionService:
             before = self._last_version(conn, ref)
             published = self._publish(conn, ref, latest, description)
         if before is None or published.version != before.version:
-            self._emit("published", ref.name, published.version)
+            self._emit("published", ref, published.version)
         return published
 
     def _last_version(
@@ -709,6 +719,7 @@ class FunctionService:
     ) -> VersionList:
         """ListVersionsByFunction: ``$LATEST`` (ARN ending ``:$LATEST``) then each version."""
         ref = self._ref(function_name)
+        self._unqualified(ref, "ListVersionsByFunction")
         limit = self._page_size(max_items, 50)
         with self._db.transaction() as conn:
             latest = self._latest(conn, ref)
@@ -761,6 +772,7 @@ class FunctionService:
     ) -> AliasConfiguration:
         """CreateAlias: a name for one version, optionally with weighted routing."""
         ref = self._ref(function_name, namespaced=False)
+        self._unqualified(ref, "CreateAlias")
         validate_alias_name(name)
         validate_description(description)
         weights = self._weights(routing_config) or {}
@@ -780,12 +792,13 @@ class FunctionService:
                 additional_version_weights=weights,
             )
             rows.put_alias(conn, ref.name, name, alias.to_aws())
-        self._emit("alias", ref.name)
+        self._emit("alias", ref)
         return alias
 
     def get_alias(self, function_name: str, name: str) -> AliasConfiguration:
         """GetAlias. A missing alias: 404 "Cannot find alias arn: <arn>" (spec §5)."""
         ref = self._ref(function_name, namespaced=False)
+        self._unqualified(ref, "GetAlias")
         validate_alias_name(name)
         with self._db.transaction() as conn:
             self._latest(conn, ref)
@@ -806,6 +819,7 @@ class FunctionService:
     ) -> AliasList:
         """ListAliases, optionally only those pointing at ``function_version``."""
         ref = self._ref(function_name, namespaced=False)
+        self._unqualified(ref, "ListAliases")
         limit = self._page_size(max_items, 50)
         with self._db.transaction() as conn:
             self._latest(conn, ref)
@@ -840,6 +854,7 @@ class FunctionService:
         """UpdateAlias: move it, re-describe it, or change its routing
         (``{"AdditionalVersionWeights": {}}`` clears routing)."""
         ref = self._ref(function_name, namespaced=False)
+        self._unqualified(ref, "UpdateAlias")
         validate_alias_name(name)
         if description is not None:
             validate_description(description)
@@ -864,17 +879,18 @@ class FunctionService:
                 revision_id=self._new_id(),
             )
             rows.put_alias(conn, ref.name, name, alias.to_aws())
-        self._emit("alias", ref.name)
+        self._emit("alias", ref)
         return alias
 
     def delete_alias(self, function_name: str, name: str) -> None:
         """DeleteAlias: idempotent, as on AWS (spec §5)."""
         ref = self._ref(function_name, namespaced=False)
+        self._unqualified(ref, "DeleteAlias")
         validate_alias_name(name)
         with self._db.transaction() as conn:
             self._latest(conn, ref)
             self._rows_for(ref).delete_alias(conn, ref.name, name)
-        self._emit("alias", ref.name)
+        self._emit("alias", ref)
 
     # code -------------------------------------------------------------------------------
     def code_path(self, config: FunctionConfiguration) -> Path:

@@ -27,7 +27,8 @@ from sandbox.core.invocation import (
 from sandbox.core.models import FunctionConfiguration
 from sandbox.core.routing import choose_version
 from sandbox.core.telemetry import RecordKind
-from sandbox.errors import LambdaError, validation_error
+from sandbox.core.validation import EXECUTABLE_RUNTIMES
+from sandbox.errors import InvalidRuntimeException, LambdaError, validation_error
 from sandbox.service.environments import EnvironmentRequest
 from sandbox.service.functions import FunctionService, ResolvedFunction
 from sandbox.service.pool import EnvironmentManager
@@ -84,6 +85,11 @@ class InvokeService:
             )
         resolved = self.functions.resolve(function_name, qualifier)
         body = encode_payload(payload, itype)
+        if resolved.config.runtime not in EXECUTABLE_RUNTIMES:
+            raise InvalidRuntimeException(
+                f"The runtime {resolved.config.runtime} is not available in lambda-sandbox: "
+                "it runs Python runtimes (python3.10 and later) on this machine's interpreter."
+            )
         context = (
             parse_client_context(client_context)
             if itype is InvocationType.REQUEST_RESPONSE

@@ -189,7 +189,7 @@ def package_code(code: object, *, operation: str = "CreateFunction") -> CodePack
     if callable(code):
         return _from_callable(code, operation)
     raise InvalidParameterValueException(
-        f"Cannot use a {type(code).__name__} as function code: {_USAGE}."
+        f"Cannot use an object of type {type(code).__name__} as function code: {_USAGE}."
     )
 
 

@@ -66,6 +66,27 @@ def test_code_sha256_is_base64_sha256_of_the_zip(sb: Sandbox) -> None:
     assert got.configuration == cfg
 
 
+def test_runtimes_that_cannot_run_here(sb: Sandbox) -> None:
+    sb.create_function("js", HANDLER_SOURCE, runtime="nodejs22.x", handler="index.handler")
+    with pytest.raises(sb.exceptions.InvalidRuntimeException, match=r"nodejs22\.x is not available"):
+        sb.invoke("js")
+    with pytest.raises(InvalidParameterValueException, match=re.escape("new runtime (nodejs22.x)")):
+        sb.create_function("old-js", HANDLER_SOURCE, runtime="nodejs12.x")
+
+
+def test_qualified_names_are_refused_where_aws_takes_a_function(sb: Sandbox) -> None:
+    sb.create_function("fn", HANDLER_SOURCE, publish=True)
+    with pytest.raises(InvalidParameterValueException, match="CreateAlias"):
+        sb.create_alias("fn:1", "live", "1")
+    with pytest.raises(InvalidParameterValueException, match="ListVersionsByFunction"):
+        sb.list_versions_by_function("fn:1")
+
+
+def test_plain_environment_mapping(sb: Sandbox) -> None:
+    cfg = sb.create_function("env", HANDLER_SOURCE, environment={"Error": "loud"})
+    assert cfg.environment == {"Error": "loud"}
+
+
 def test_create_takes_a_notebook_function(sb: Sandbox) -> None:
     def greet(event, context):  # type: ignore[no-untyped-def]
         return {"hi": event["name"]}
@@ -230,7 +251,7 @@ def test_create_validation(
         (
             "has space",
             "Value 'has space' at 'functionName' failed to satisfy constraint: Member "
-            "must satisfy regular expression pattern: [a-zA-Z0-9-_]+",
+            "must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?",
         ),
         (
             "f" * 65,
@@ -247,6 +268,10 @@ def test_create_name_rules(sb: Sandbox, name: str, message: str) -> None:
 def test_create_by_arn_and_in_another_region(sb: Sandbox) -> None:
     cfg = sb.create_function(f"{ARN}:by-arn", HANDLER_SOURCE)
     assert cfg.function_name == "by-arn"
+    partial = sb.create_function("123456789012:function:by-partial-arn", HANDLER_SOURCE)
+    assert partial.function_arn == f"{ARN}:by-partial-arn"
+    with pytest.raises(InvalidParameterValueException, match="Qualifier is not supported"):
+        sb.create_function("qualified:1", HANDLER_SOURCE)
     with pytest.raises(
         ResourceNotFoundException, match="Functions from 'eu-west-1' are not reachable"
     ):

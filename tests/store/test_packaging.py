@@ -517,7 +517,7 @@ def test_source_that_defines_nothing() -> None:
 
 @pytest.mark.parametrize("code", [42, None, 3.5, ["def f(e, c): pass"]])
 def test_other_objects_are_refused(code: object) -> None:
-    message = f"Cannot use a {type(code).__name__} as function code: {USAGE}."
+    message = f"Cannot use an object of type {type(code).__name__} as function code: {USAGE}."
 
     with pytest.raises(InvalidParameterValueException, match=exact(message)):
         package_code(code)
