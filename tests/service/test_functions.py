@@ -68,7 +68,7 @@ def test_code_sha256_is_base64_sha256_of_the_zip(sb: Sandbox) -> None:
 
 def test_runtimes_that_cannot_run_here(sb: Sandbox) -> None:
     sb.create_function("js", HANDLER_SOURCE, runtime="nodejs22.x", handler="index.handler")
-    with pytest.raises(sb.exceptions.InvalidRuntimeException, match=r"nodejs22\.x is not available"):
+    with pytest.raises(sb.exceptions.InvalidRuntimeException, match=r"nodejs22\.x is not"):
         sb.invoke("js")
     with pytest.raises(InvalidParameterValueException, match=re.escape("new runtime (nodejs22.x)")):
         sb.create_function("old-js", HANDLER_SOURCE, runtime="nodejs12.x")
