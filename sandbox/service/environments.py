@@ -76,6 +76,8 @@ class EnvironmentRequest:
     invoked_arn: str
     client_context: dict[str, object] | None = None
     sink: LogSink | None = None
+    qualifier: str | None = None
+    invocation_type: str = "RequestResponse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,8 @@ class ExecutionEnvironment:
         self.invocations = 0
         self._pending_init_ms: float | None = None  # reported in the first REPORT
         self._reinit_phase = "init"
+        self._request: EnvironmentRequest | None = None
+        self._cold_reason = ""
         self._lock = threading.Lock()
         self._emit_state(EnvironmentState.STARTING, "created")
 
@@ -187,10 +191,11 @@ class ExecutionEnvironment:
             detail={"state": str(state), "reason": reason},
         )
 
-    def _set_state(self, state: EnvironmentState, reason: str) -> None:
+    def _set_state(self, state: EnvironmentState, reason: str, *, record: bool = True) -> None:
         check_transition(self.state, state)
         self.state = state
-        self._emit_state(state, reason)
+        if record:
+            self._emit_state(state, reason)
 
     def _span(
         self, phase: Phase, start: float, duration_ms: float, request_id: str = "", **detail: object
@@ -208,6 +213,40 @@ class ExecutionEnvironment:
             init_type=self.init_type,
             account_id=self.account_id,
             detail=detail,
+        )
+
+    def _invocation_record(
+        self,
+        start: float,
+        duration_ms: float,
+        request_id: str,
+        status: str,
+        error_type: str | None,
+        cold: bool,
+    ) -> None:
+        """One record per invocation: the environment's INVOKE phase (its BUSY period) and the
+        request's outcome."""
+        request = self._request
+        self.deps.bus.emit(
+            RecordKind.INVOCATION,
+            time=start,
+            end=self.deps.clock.time(),
+            duration_ms=duration_ms,
+            env_id=self.env_id,
+            function_name=self.config.function_name,
+            version=self.config.version,
+            phase=str(Phase.INVOKE),
+            request_id=request_id,
+            init_type=self.init_type,
+            account_id=self.account_id,
+            detail={
+                "status": status,
+                "error_type": error_type,
+                "cold": cold,
+                "cold_reason": self._cold_reason if cold else None,
+                "qualifier": request.qualifier if request else None,
+                "invocation_type": request.invocation_type if request else "RequestResponse",
+            },
         )
 
     def _log(self, line: str, request_id: str = "", sink: LogSink | None = None) -> None:
@@ -314,10 +353,15 @@ class ExecutionEnvironment:
         # A failed INIT is retried inside the invocation ("suppressed init", phase invoke);
         # a reset environment runs a fresh INIT before the invocation (phase init).
         self._reinit_phase = "invoke" if self.state is EnvironmentState.FAILED else "init"
-        self._set_state(EnvironmentState.BUSY, "invocation")
+        # no record: the invocation's own record is this BUSY period
+        self._set_state(
+            EnvironmentState.BUSY, "invocation", record=self.state is not EnvironmentState.IDLE
+        )
 
-    def invoke(self, request: EnvironmentRequest, *, cold: bool) -> RawResult:
-        """Run one invocation in this (BUSY) environment."""
+    def invoke(self, request: EnvironmentRequest, *, cold: bool, reason: str = "") -> RawResult:
+        """Run one invocation in this (BUSY) environment; ``reason`` explains a cold start."""
+        self._request = request
+        self._cold_reason = reason
         cfg = self.config
         rid = request.request_id
         sink = request.sink
@@ -428,9 +472,7 @@ class ExecutionEnvironment:
                 rid, duration_ms, cfg.memory_size, max_mem, init_ms, report_status, error_type
             )
         )
-        self._span(
-            Phase.INVOKE, start, duration_ms, rid, status=status, error_type=error_type, cold=cold
-        )
+        self._invocation_record(start, duration_ms, rid, status, error_type, cold)
         if reset:
             self._reset(status)
         return RawResult(
@@ -456,15 +498,7 @@ class ExecutionEnvironment:
         log(end_line(rid))
         log(report_line(rid, duration_ms, self.config.memory_size, 1, None, "error", error_type))
         self.invocations += 1
-        self._span(
-            Phase.INVOKE,
-            self.deps.clock.time(),
-            duration_ms,
-            rid,
-            status="error",
-            error_type=error_type,
-            cold=cold,
-        )
+        self._invocation_record(self.deps.clock.time(), duration_ms, rid, "error", error_type, cold)
         return RawResult(
             json.dumps(error).encode(),
             "Unhandled",
@@ -497,7 +531,7 @@ class ExecutionEnvironment:
             if self.process is None:
                 self._set_state(EnvironmentState.FAILED, "init failed")
                 return
-            self._set_state(EnvironmentState.IDLE, "invocation complete")
+            self._set_state(EnvironmentState.IDLE, "invocation complete", record=False)
         elif self.state is EnvironmentState.RESETTING:
             return  # stays resetting until the next invocation re-initialises it
 

@@ -156,6 +156,9 @@ class FunctionService:
         self._new_id = new_id
         self._rows = FunctionRows((account_id, region))
         self._listeners: list[Callable[[FunctionChange], None]] = []
+        # resolve() results, valid while the store is unchanged (the invoke hot path)
+        self._resolved: dict[tuple[str, str | None], ResolvedFunction] = {}
+        self._resolved_stamp: tuple[int, int] = (-1, -1)
 
     # plumbing ---------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[FunctionChange], None]) -> None:
@@ -347,7 +350,7 @@ class FunctionService:
     def get_function(self, function_name: str, qualifier: str | None = None) -> GetFunctionResult:
         """GetFunction: configuration, a ``file://`` location of the code, and tags."""
         resolved = self.resolve(function_name, qualifier)
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             tags = self._rows_for(resolved.ref).tags(conn, resolved.ref.name)
         location = self._artifacts.path(resolved.config.code_sha256_hex).as_uri()
         return GetFunctionResult(
@@ -363,8 +366,19 @@ class FunctionService:
             ResourceNotFoundException: "Function not found: <arn>" for a missing function,
                 version or alias, including ``$latest`` in the wrong case (spec §3).
         """
+        stamp = self._db.stamp()
+        if stamp != self._resolved_stamp:
+            self._resolved = {}
+            self._resolved_stamp = stamp
+        key = (function_name, qualifier)
+        hit = self._resolved.get(key)
+        if hit is None:
+            hit = self._resolved[key] = self._resolve(function_name, qualifier)
+        return hit
+
+    def _resolve(self, function_name: str, qualifier: str | None) -> ResolvedFunction:
         ref = self._ref(function_name, qualifier)
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             latest = self._latest(conn, ref)
             if ref.qualifier is None:
                 return ResolvedFunction(ref, latest)
@@ -419,7 +433,7 @@ class FunctionService:
                 function_version, "functionVersion", "Member must satisfy enum value set: [ALL]"
             )
         limit = self._page_size(max_items, 50)
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             items: list[FunctionConfiguration] = []
             for name in self._rows.names(conn):
                 doc = self._rows.latest(conn, name)
@@ -721,7 +735,7 @@ class FunctionService:
         ref = self._ref(function_name)
         self._unqualified(ref, "ListVersionsByFunction")
         limit = self._page_size(max_items, 50)
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             latest = self._latest(conn, ref)
             items = [
                 dataclasses.replace(latest, function_arn=latest.unqualified_arn + ":" + LATEST)
@@ -800,7 +814,7 @@ class FunctionService:
         ref = self._ref(function_name, namespaced=False)
         self._unqualified(ref, "GetAlias")
         validate_alias_name(name)
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             self._latest(conn, ref)
             doc = self._rows_for(ref).alias(conn, ref.name, name)
         if doc is None:
@@ -821,7 +835,7 @@ class FunctionService:
         ref = self._ref(function_name, namespaced=False)
         self._unqualified(ref, "ListAliases")
         limit = self._page_size(max_items, 50)
-        with self._db.transaction() as conn:
+        with self._db.read() as conn:
             self._latest(conn, ref)
             aliases = [
                 AliasConfiguration.from_aws(d) for d in self._rows_for(ref).aliases(conn, ref.name)

@@ -130,37 +130,23 @@ class InvokeService:
     ) -> InvokeResult:
         """Run one invocation synchronously in an environment."""
         config = self.executed_config(resolved)
-        request = EnvironmentRequest(request_id, body, resolved.ref.arn, client_context, on_log)
-        start = self.clock.time()
+        request = EnvironmentRequest(
+            request_id,
+            body,
+            resolved.ref.arn,
+            client_context,
+            on_log,
+            resolved.ref.qualifier,
+            invocation_type,
+        )
         with self.envs.checkout(config, resolved.ref.account_id) as checkout:
-            raw = checkout.env.invoke(request, cold=checkout.cold)
-            env_id = checkout.env.env_id
-            reason = checkout.reason
+            raw = checkout.env.invoke(request, cold=checkout.cold, reason=checkout.reason)
         payload: object = None
         if raw.body:
             try:
                 payload = json.loads(raw.body)
             except ValueError:
                 payload = raw.body
-        self.bus.emit(
-            RecordKind.INVOCATION,
-            time=start,
-            end=self.clock.time(),
-            duration_ms=raw.duration_ms,
-            function_name=config.function_name,
-            version=config.version,
-            env_id=env_id,
-            request_id=request_id,
-            account_id=resolved.ref.account_id,
-            detail={
-                "status": raw.status,
-                "error_type": raw.error_type,
-                "cold": raw.cold,
-                "cold_reason": reason if raw.cold else None,
-                "qualifier": resolved.ref.qualifier,
-                "invocation_type": invocation_type,
-            },
-        )
         return InvokeResult(
             status_code=200,
             request_id=request_id,

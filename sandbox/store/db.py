@@ -70,6 +70,7 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the sandbox store at {path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._writes = 0  # commits through this connection (data_version counts the others)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -104,6 +105,25 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._writes += 1
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads (``BEGIN DEFERRED``), writing nothing."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def stamp(self) -> tuple[int, int]:
+        """Changes whenever anything was committed, by this connection or another one
+        (``PRAGMA data_version``): a cheap check for caches of store contents."""
+        with self._lock:
+            (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+            return int(version), self._writes
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """A read outside any explicit transaction."""
