@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox import Sandbox  # noqa: E402
+from sandbox import Sandbox
 
 NOOP = "def lambda_handler(event, context):\n    return None\n"
 
@@ -33,8 +33,10 @@ def warm(sb: Sandbox, n: int) -> None:
         t = time.perf_counter()
         sb.invoke("noop")
         lat.append(time.perf_counter() - t)
-    print(f"warm invoke ({n}): p50 {pct(lat, 50) * 1e6:.0f} us, p99 {pct(lat, 99) * 1e6:.0f} us, "
-          f"mean {statistics.fmean(lat) * 1e6:.0f} us")
+    print(
+        f"warm invoke ({n}): p50 {pct(lat, 50) * 1e6:.0f} us, p99 {pct(lat, 99) * 1e6:.0f} us, "
+        f"mean {statistics.fmean(lat) * 1e6:.0f} us"
+    )
 
 
 def cold(sb: Sandbox, n: int) -> None:
@@ -45,8 +47,10 @@ def cold(sb: Sandbox, n: int) -> None:
         result = sb.invoke("cold")
         lat.append(time.perf_counter() - t)
         assert "Init Duration" in result.logs[-1]
-    print(f"cold start to first result ({n}): p50 {pct(lat, 50) * 1e3:.2f} ms, "
-          f"p99 {pct(lat, 99) * 1e3:.2f} ms")
+    print(
+        f"cold start to first result ({n}): p50 {pct(lat, 50) * 1e3:.2f} ms, "
+        f"p99 {pct(lat, 99) * 1e3:.2f} ms"
+    )
 
 
 def throughput(sb: Sandbox, concurrency: int, seconds: float) -> None:
@@ -68,8 +72,10 @@ def throughput(sb: Sandbox, concurrency: int, seconds: float) -> None:
         t.join()
     elapsed = time.perf_counter() - start
     envs = sum(1 for e in sb.environments() if e["function_name"] == "noop")
-    print(f"throughput at concurrency {concurrency}: {sum(counts) / elapsed:,.0f} invokes/s "
-          f"({envs} environments)")
+    print(
+        f"throughput at concurrency {concurrency}: {sum(counts) / elapsed:,.0f} invokes/s "
+        f"({envs} environments)"
+    )
 
 
 def main() -> None:
