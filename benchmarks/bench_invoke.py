@@ -78,6 +78,22 @@ def throughput(sb: Sandbox, concurrency: int, seconds: float) -> None:
     )
 
 
+def burst(sb: Sandbox, concurrency: int, seconds: float) -> None:
+    batch = [None] * 2000
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        results = sb.invoke_many("noop", batch, concurrency=concurrency)
+        assert all(r.function_error is None for r in results)
+        done += len(results)
+    elapsed = time.perf_counter() - start
+    envs = sum(1 for e in sb.environments() if e["function_name"] == "noop")
+    print(
+        f"burst (invoke_many) at concurrency {concurrency}: {done / elapsed:,.0f} invokes/s "
+        f"({envs} environments)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--warm", type=int, default=5000)
@@ -94,6 +110,8 @@ def main() -> None:
         cold(sb, args.cold)
         for c in (1, 8, 32):
             throughput(sb, c, args.seconds)
+        for c in (1, 8, 32):
+            burst(sb, c, args.seconds)
 
 
 if __name__ == "__main__":

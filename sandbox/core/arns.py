@@ -201,7 +201,7 @@ def parse_function_name(
         if match and "account" in match.groupdict():
             ref_account = match["account"]
             ref_region = match["region"] or region
-    if not match or not re.fullmatch(pattern, function_name):
+    if not match or ("." in match["name"] and not namespaced):
         raise _pattern_error(function_name, pattern)
 
     name, derived = match["name"], match["qualifier"]

@@ -193,8 +193,15 @@ def _install_logging(log_format: str) -> None:
 
 
 # -- errors in AWS's shape ---------------------------------------------------------------
+_RUNTIME_FILES = {__file__.removesuffix("c")}
+
+
 def _stack(tb: Any) -> list[str]:
-    return traceback.format_list(traceback.extract_tb(tb))
+    """The traceback without the runtime's own leading frames, as awslambdaric trims it."""
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename in _RUNTIME_FILES:
+        frames.pop(0)
+    return traceback.format_list(frames)
 
 
 def _error(
@@ -246,12 +253,17 @@ def _load_handler(handler: str) -> tuple[Callable[..., Any] | None, dict[str, An
             with_stack=False,
         )
     except SyntaxError as exc:
-        return None, _error(
+        error = _error(
             exc,
             "Runtime.UserCodeSyntaxError",
             f"Syntax error in module '{modname}': {exc}",
             with_stack=False,
         )
+        # awslambdaric's format for the offending line
+        error["stackTrace"] = [
+            f'  File "{exc.filename}" Line {exc.lineno}\n    {(exc.text or "").strip()}\n'
+        ]
+        return None, error
     except Exception as exc:  # any error raised by the module's top-level code
         return None, _error(exc)
     fn = getattr(module, fname, None)
@@ -285,6 +297,9 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     )
     sys.stdin = io.TextIOWrapper(io.BytesIO())
     sys.dont_write_bytecode = True  # the task root is read-only, as /var/task is
+    import tempfile
+
+    tempfile.tempdir = None  # forget the zygote's choice: TMPDIR is the environment's own
     os.environ.clear()
     os.environ.update(spec["environment"])
     time.tzset()  # TZ=:UTC, as on Lambda
@@ -295,14 +310,23 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     _install_logging(spec.get("log_format", "Text"))
 
 
+def _host_pid() -> int:
+    """This process's pid as the sandbox sees it (differs inside a PID namespace)."""
+    try:
+        return int(os.readlink("/proc/self"))
+    except (OSError, ValueError):
+        return os.getpid()
+
+
 def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
     """The environment's main loop. Never returns: the process exits at the end."""
     global _request_id
     init_start = time.perf_counter_ns()
     if spec.get("mounts"):
-        from sandbox.runtime.isolation import enter
+        from sandbox.runtime.isolation import enter, supervise
 
-        enter(spec["mounts"])  # before any thread exists: namespaces require it
+        enter(spec["mounts"], pid_namespace=True)  # before any thread exists
+        supervise((ctrl_fd, log_fd))  # returns in the runtime, PID 2 of its own namespace
     _prepare(spec, log_fd)
     handler, init_error = _load_handler(spec["handler"])
     init_ns = time.perf_counter_ns() - init_start
@@ -310,10 +334,26 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
         _log_error(init_error)
         sys.stdout.flush()
         os.write(1, LOG_SENTINEL)
-        write_message(ctrl_fd, {"op": "init_error", "init_ns": init_ns, "error": init_error})
+        write_message(
+            ctrl_fd,
+            {
+                "op": "init_error",
+                "init_ns": init_ns,
+                "error": init_error,
+                "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            },
+        )
         os._exit(0)
     os.write(1, LOG_SENTINEL)
-    write_message(ctrl_fd, {"op": "ready", "init_ns": init_ns})
+    write_message(
+        ctrl_fd,
+        {
+            "op": "ready",
+            "pid": _host_pid(),
+            "init_ns": init_ns,
+            "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        },
+    )
     dumps = json.dumps
     while True:
         try:

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Isolation", "Mounts", "enter"]
+__all__ = ["Isolation", "Mounts", "enter", "supervise"]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -173,10 +175,12 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def enter(binds: dict[str, str]) -> None:
+def enter(binds: dict[str, str], *, pid_namespace: bool = False) -> None:
     """Give this (single-threaded) process Lambda's filesystem view.
 
-    ``binds`` maps ``/var/task``, ``/opt`` and ``/tmp`` to host directories.
+    ``binds`` maps ``/var/task``, ``/opt`` and ``/tmp`` to host directories. With
+    ``pid_namespace`` the process's *next child* starts a new PID namespace (see
+    :func:`supervise`).
     """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [
@@ -187,7 +191,10 @@ def enter(binds: dict[str, str]) -> None:
         ctypes.c_void_p,
     ]
     uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+    _check(
+        libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | (CLONE_NEWPID if pid_namespace else 0)),
+        "unshare",
+    )
     with open("/proc/self/setgroups", "w") as f:
         f.write("deny")
     with open("/proc/self/uid_map", "w") as f:
@@ -223,3 +230,69 @@ def enter(binds: dict[str, str]) -> None:
         mount(f"/proc/self/fd/{sources['/tmp']}", "/tmp", None, MS_BIND | MS_REC)
     for fd in sources.values():
         os.close(fd)
+
+
+def _wait_for(pid: int) -> int:
+    while True:
+        try:
+            reaped, status = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        if reaped == pid:
+            return status
+
+
+def _exit_like(status: int) -> None:
+    """End this process the way ``status`` says another one ended."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def supervise(keep_open: tuple[int, ...]) -> None:
+    """After ``enter(..., pid_namespace=True)``: split into three processes and return in the
+    runtime.
+
+    * this process stays outside the namespace and ends exactly as the runtime ends (so the
+      zygote reports the runtime's exit status);
+    * its child is PID 1 of the new namespace, an init that reaps orphans; when it ends, the
+      kernel kills every process left in the namespace — nothing a handler starts, even in
+      a new session, outlives its environment, and nothing outside can be signalled;
+    * the grandchild, PID 2, is the runtime (PID 1 would ignore signals it has no handler
+      for, so ``os.kill(os.getpid(), SIGKILL)`` in a handler would do nothing).
+
+    ``keep_open`` are the runtime's descriptors, closed in the two supervising processes.
+    """
+    status_r, status_w = os.pipe()
+    init = os.fork()
+    if init:  # outside: mirror the runtime's end
+        os.close(status_w)
+        for fd in keep_open:
+            os.close(fd)
+        _wait_for(init)
+        data = os.read(status_r, 16)
+        _exit_like(int(data) if data else 9)
+    os.close(status_r)
+    from sandbox.runtime.zygote import set_parent_death_signal
+
+    set_parent_death_signal(signal.SIGKILL)
+    runtime = os.fork()
+    if runtime:  # PID 1: reap everything, report the runtime's status, then end the namespace
+        for fd in keep_open:
+            os.close(fd)
+        while True:
+            try:
+                reaped, status = os.waitpid(-1, 0)
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                os._exit(0)
+            if reaped == runtime:
+                os.write(status_w, str(status).encode())
+                os._exit(0)
+    os.close(status_w)
+    set_parent_death_signal(signal.SIGKILL)

@@ -81,12 +81,17 @@ def _spawn_context() -> Any:
 
 
 class _ZygoteChild:
-    def __init__(self, pid: int, launcher: ZygoteLauncher) -> None:
+    def __init__(self, pid: int, launcher: ZygoteLauncher, sentinel: int) -> None:
         self.pid = pid
         self._launcher = launcher
+        self.sentinel = sentinel  # readable (EOF) once the process has ended
 
     def wait_exit(self, timeout: float) -> ExitInfo | None:
         return self._launcher.wait_exit(self.pid, timeout)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.sentinel)
 
 
 class ZygoteLauncher:
@@ -105,6 +110,8 @@ class ZygoteLauncher:
         self._sock: socket.socket | None = None
         self._process: Any = None
         self._closed = False
+        self._zygote_dead = False
+        self._sentinels: dict[int, int] = {}  # pid -> write end, closed when the pid exits
         self.zygote_pid: int | None = None
 
     def _start(self) -> socket.socket:
@@ -171,22 +178,49 @@ class ZygoteLauncher:
                 if future is not None:
                     future.set_result(int(header["pid"]))
             elif header["op"] == "exit":
+                pid = int(header["pid"])
                 with self._exit_cv:
-                    self._exits[int(header["pid"])] = ExitInfo.from_wait_status(header["status"])
+                    self._exits[pid] = ExitInfo.from_wait_status(header["status"])
                     self._exit_cv.notify_all()
+                    writer = self._sentinels.pop(pid, None)
+                if writer is not None:
+                    os.close(writer)
         # the zygote is gone: nothing will be forked or reaped any more
         for future in list(self._pending.values()):
             if not future.done():
                 future.set_exception(RuntimeError("the lambda-sandbox zygote exited"))
         with self._exit_cv:
-            self._closed = True
+            self._zygote_dead = True
             self._exit_cv.notify_all()
+            writers, self._sentinels = list(self._sentinels.values()), {}
+        for writer in writers:  # the zygote is gone, and its environments with it
+            with contextlib.suppress(OSError):
+                os.close(writer)
 
     def launch(self, spec: dict[str, Any], ctrl: socket.socket, log: socket.socket) -> _ZygoteChild:
+        try:
+            return self._launch(spec, ctrl, log)
+        except (OSError, RuntimeError):
+            if self._closed:
+                raise
+            # the zygote died under us (killed by a handler?): once more, with a new one
+            with self._exit_cv:
+                self._zygote_dead = True
+            return self._launch(spec, ctrl, log)
+
+    def _launch(
+        self, spec: dict[str, Any], ctrl: socket.socket, log: socket.socket
+    ) -> _ZygoteChild:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the launcher is closed")
+            if self._sock is not None and self._zygote_dead:
+                # the zygote was killed (a handler can signal it): start a new one
+                with contextlib.suppress(OSError):
+                    self._sock.close()
+                self._sock = None
             if self._sock is None:
-                if self._closed:
-                    raise RuntimeError("the launcher is closed")
+                self._zygote_dead = False
                 self._sock = self._start()
             sock = self._sock
             self._seq += 1
@@ -201,11 +235,20 @@ class ZygoteLauncher:
             if sent != 4:
                 raise RuntimeError("short write to the zygote")
             sock.sendall(frame[4:])
-        return _ZygoteChild(future.result(timeout=30), self)
+        pid = future.result(timeout=30)
+        reader, writer = os.pipe()
+        with self._exit_cv:
+            if pid in self._exits or self._zygote_dead:
+                os.close(writer)  # already gone
+            else:
+                self._sentinels[pid] = writer
+        return _ZygoteChild(pid, self, reader)
 
     def wait_exit(self, pid: int, timeout: float) -> ExitInfo | None:
         with self._exit_cv:
-            self._exit_cv.wait_for(lambda: pid in self._exits or self._closed, timeout)
+            self._exit_cv.wait_for(lambda: pid in self._exits or self._zygote_dead, timeout)
+            if pid not in self._exits and self._zygote_dead:
+                return ExitInfo(signal=9)  # died with the zygote (parent-death signal)
             return self._exits.pop(pid, None)
 
     def close(self) -> None:
@@ -251,6 +294,11 @@ class _SpawnChild:
     def __init__(self, process: Any) -> None:
         self._process = process
         self.pid = int(process.pid)
+        self.sentinel = os.dup(process.sentinel)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.sentinel)
 
     def wait_exit(self, timeout: float) -> ExitInfo | None:
         self._process.join(timeout)

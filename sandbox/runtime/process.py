@@ -23,7 +23,6 @@ import signal
 import socket
 import struct
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,9 +85,14 @@ class ExitInfo:
 
 class ChildHandle(Protocol):
     pid: int
+    sentinel: int  # a descriptor that becomes readable when the process has ended
 
     def wait_exit(self, timeout: float) -> ExitInfo | None:
         """Block until the process has ended (or ``timeout``); how it ended."""
+        ...
+
+    def close(self) -> None:
+        """Release the sentinel."""
         ...
 
 
@@ -109,6 +113,7 @@ class InitOutcome:
     ok: bool
     init_ms: float
     error: dict[str, Any] | None = None
+    max_rss_mb: int = 0
     timed_out: bool = False
     exit: ExitInfo | None = None
     lines: list[str] = field(default_factory=list)
@@ -196,10 +201,10 @@ class EnvironmentProcess:
         self._ctrl_fd = ctrl_parent.fileno()
         self._ctrl_buf = b""
         self._frozen = False
-        self._lock = threading.Lock()
+        self._started = self._deadline = self._next_memory_check = 0.0
+        self._memory_limit_mb: int | None = None
         log_parent.shutdown(socket.SHUT_WR)
-        os.set_blocking(self._ctrl_fd, False)
-        os.set_blocking(log_parent.fileno(), False)
+        # both stay blocking: they are only read after poll() says they are readable
         self._reader = _LogReader(log_parent.fileno())
         self._poll = select.poll()
         self._poll.register(self._ctrl_fd, select.POLLIN)
@@ -210,6 +215,9 @@ class EnvironmentProcess:
             ctrl_child.close()
             log_child.close()
         self.pid = self._child.pid
+        self.runtime_pid = self.pid  # the runtime itself (a descendant, in a PID namespace)
+        self._sentinel = self._child.sentinel
+        self._poll.register(self._sentinel, select.POLLIN)
         self.exit_info: ExitInfo | None = None
         self._closed = False
 
@@ -217,12 +225,8 @@ class EnvironmentProcess:
     def _send(self, header: dict[str, Any], body: bytes = b"") -> None:
         head = json.dumps(header, separators=(",", ":")).encode()
         data = memoryview(_LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body)
-        os.set_blocking(self._ctrl_fd, True)
-        try:
-            while data:
-                data = data[os.write(self._ctrl_fd, data) :]
-        finally:
-            os.set_blocking(self._ctrl_fd, False)
+        while data:
+            data = data[os.write(self._ctrl_fd, data) :]
 
     def _take_message(self) -> tuple[dict[str, Any], bytes] | None:
         buf = self._ctrl_buf
@@ -247,42 +251,79 @@ class EnvironmentProcess:
         self._ctrl_buf += data
         return True
 
-    def _wait(
-        self, deadline: float, sink: LogSink | None, memory_limit_mb: int | None
-    ) -> tuple[str, dict[str, Any] | None, bytes]:
-        """Wait for the next control message, routing log lines meanwhile.
-
-        Returns ``("message", header, body)``, ``("timeout", None, b"")``,
-        ``("crash", None, b"")`` or ``("oom", None, b"")``.
-        """
-        reader = self._reader
-        reader.begin(sink)
-        poll = self._poll.poll
-        ctrl_fd = self._ctrl_fd
-        next_memory_check = time.monotonic() + 0.05
-        while True:
+    # waiting: one step at a time, so a single thread can drive many processes --------
+    def _handle(self, fd: int) -> tuple[str, dict[str, Any] | None, bytes] | None:
+        """Process one readable descriptor; the phase's end when it has come."""
+        if fd == self._ctrl_fd:
+            alive = self._read_ctrl()
             message = self._take_message()
             if message is not None:
-                if not reader.ended:
+                if not self._reader.ended:
                     self._finish_logs(deadline=time.monotonic() + 0.5)
                 return "message", message[0], message[1]
+            if not alive:
+                self._finish_logs(deadline=time.monotonic() + 0.5)
+                return "crash", None, b""
+        elif fd == self._sentinel:
+            # the process ended; a descendant may still hold the sockets open, so this,
+            # not end-of-file, is the sure sign (a last answer may already be buffered)
+            if select.select([self._ctrl_fd], [], [], 0)[0]:
+                self._read_ctrl()
+            message = self._take_message()
+            if message is not None:
+                return "message", message[0], message[1]
+            self._finish_logs(deadline=time.monotonic() + 0.2)
+            return "crash", None, b""
+        else:
+            self._reader.pump()
+        return None
+
+    def _check(self, now: float) -> tuple[str, dict[str, Any] | None, bytes] | None:
+        """Deadline and memory limit of the phase in progress."""
+        if now >= self._deadline:
+            return "timeout", None, b""
+        if self._memory_limit_mb is not None and now >= self._next_memory_check:
+            if _rss_mb(self.runtime_pid) > self._memory_limit_mb:
+                return "oom", None, b""
+            self._next_memory_check = now + 0.05
+        return None
+
+    def next_wakeup(self) -> float:
+        """When (``time.monotonic()``) :meth:`check` has something to look at."""
+        if self._memory_limit_mb is None:
+            return self._deadline
+        return min(self._deadline, self._next_memory_check)
+
+    def _begin_phase(
+        self, timeout_s: float, sink: LogSink | None, memory_limit_mb: int | None
+    ) -> None:
+        now = time.monotonic()
+        self._started = now
+        self._deadline = now + timeout_s
+        self._memory_limit_mb = memory_limit_mb
+        self._next_memory_check = now + 0.05
+        self._reader.begin(sink)
+
+    def _wait(self) -> tuple[str, dict[str, Any] | None, bytes]:
+        """Block until the phase in progress ends (message, timeout, crash or oom)."""
+        message = self._take_message()
+        if message is not None:
+            return "message", message[0], message[1]
+        poll = self._poll.poll
+        while True:
             now = time.monotonic()
-            if now >= deadline:
-                return "timeout", None, b""
-            wait_s = deadline - now
-            if memory_limit_mb is not None:
-                if now >= next_memory_check:
-                    if _rss_mb(self.pid) > memory_limit_mb:
-                        return "oom", None, b""
-                    next_memory_check = now + 0.05
-                wait_s = min(wait_s, max(0.0, next_memory_check - now))
-            for fd, _ev in poll(max(0, int(wait_s * 1000) + 1)):
-                if fd == ctrl_fd:
-                    if not self._read_ctrl() and self._take_message() is None:
-                        self._finish_logs(deadline=time.monotonic() + 0.5)
-                        return "crash", None, b""
-                else:
-                    reader.pump()
+            ended = self._check(now)
+            if ended is not None:
+                return ended
+            for fd, _ev in poll(max(0, int((self.next_wakeup() - now) * 1000) + 1)):
+                ended = self._handle(fd)
+                if ended is not None:
+                    return ended
+
+    @property
+    def fds(self) -> tuple[int, int, int]:
+        """The descriptors to watch while an invocation runs (control, log, exit)."""
+        return self._ctrl_fd, self._reader.fd, self._sentinel
 
     def _finish_logs(self, deadline: float) -> None:
         """Read the log stream up to the phase's sentinel (or EOF, or the deadline)."""
@@ -296,19 +337,62 @@ class EnvironmentProcess:
     # lifecycle --------------------------------------------------------------------------
     def wait_init(self, timeout_s: float, sink: LogSink | None = None) -> InitOutcome:
         """Wait for runtime and function init to finish (or fail, or run out of time)."""
-        kind, header, _ = self._wait(time.monotonic() + timeout_s, sink, None)
+        self._begin_phase(timeout_s, sink, None)
+        kind, header, _ = self._wait()
         lines = list(self._reader.lines)
         if kind == "message" and header is not None:
             init_ms = header.get("init_ns", 0) / 1e6
+            rss = int(header.get("max_rss_kb", 0)) // 1024
             if header.get("op") == "ready":
-                return InitOutcome(True, init_ms, lines=lines)
+                self.runtime_pid = int(header.get("pid", self.pid))
+                return InitOutcome(True, init_ms, lines=lines, max_rss_mb=rss)
             return InitOutcome(
-                False, init_ms, error=header.get("error"), lines=lines, exit=self.wait_exit(1.0)
+                False,
+                init_ms,
+                error=header.get("error"),
+                lines=lines,
+                exit=self.wait_exit(1.0),
+                max_rss_mb=rss,
             )
         if kind == "timeout":
             self.kill()
             return InitOutcome(False, timeout_s * 1000, timed_out=True, lines=lines)
         return InitOutcome(False, 0.0, exit=self.wait_exit(2.0), lines=lines)
+
+    def begin_invoke(
+        self,
+        header: dict[str, Any],
+        payload: bytes,
+        timeout_s: float,
+        *,
+        sink: LogSink | None = None,
+        memory_limit_mb: int | None = None,
+    ) -> InvokeOutcome | None:
+        """Thaw the environment and hand it one invocation; then drive it with
+        :meth:`handle` and :meth:`check` (or :meth:`finish_invoke`). Returns an outcome at
+        once only if the process is already gone."""
+        self._begin_phase(timeout_s, sink, memory_limit_mb)
+        self.thaw()
+        try:
+            self._send({"op": "invoke", **header}, payload)
+        except OSError:
+            self._finish_logs(time.monotonic() + 0.2)
+            return self._outcome(("crash", None, b""))
+        return None
+
+    def handle(self, fd: int) -> InvokeOutcome | None:
+        """``fd`` (one of :attr:`fds`) is readable: the outcome if the invocation ended."""
+        ended = self._handle(fd)
+        return None if ended is None else self._outcome(ended)
+
+    def check(self, now: float) -> InvokeOutcome | None:
+        """Enforce the deadline and the memory limit; the outcome if either struck."""
+        ended = self._check(now)
+        return None if ended is None else self._outcome(ended)
+
+    def finish_invoke(self) -> InvokeOutcome:
+        """Block until the invocation started by :meth:`begin_invoke` ends."""
+        return self._outcome(self._wait())
 
     def invoke(
         self,
@@ -319,17 +403,16 @@ class EnvironmentProcess:
         sink: LogSink | None = None,
         memory_limit_mb: int | None = None,
     ) -> InvokeOutcome:
-        """Run one invocation; thaws before and freezes after."""
-        start = time.monotonic()
-        deadline = start + timeout_s
-        self.thaw()
-        try:
-            self._send({"op": "invoke", **header}, payload)
-        except OSError:
-            self._finish_logs(time.monotonic() + 0.2)
-            return InvokeOutcome("crash", exit=self.wait_exit(2.0), lines=list(self._reader.lines))
-        kind, reply, body = self._wait(deadline, sink, memory_limit_mb)
+        """Run one invocation, blocking; thaws before and freezes after."""
+        early = self.begin_invoke(
+            header, payload, timeout_s, sink=sink, memory_limit_mb=memory_limit_mb
+        )
+        return early if early is not None else self.finish_invoke()
+
+    def _outcome(self, ended: tuple[str, dict[str, Any] | None, bytes]) -> InvokeOutcome:
+        kind, reply, body = ended
         lines = list(self._reader.lines)
+        memory_limit_mb = self._memory_limit_mb
         if kind == "message" and reply is not None:
             self.freeze()
             max_rss = int(reply.get("max_rss_kb", 0)) // 1024
@@ -341,12 +424,13 @@ class EnvironmentProcess:
                 self.kill()
                 outcome.status, outcome.exit = "oom", ExitInfo(signal=signal.SIGKILL)
             return outcome
-        elapsed = (time.monotonic() - start) * 1000
+        elapsed = (time.monotonic() - self._started) * 1000
         if kind == "timeout":
+            rss = _rss_mb(self.runtime_pid)
             self.kill()
-            return InvokeOutcome("timeout", duration_ms=elapsed, lines=lines)
+            return InvokeOutcome("timeout", duration_ms=elapsed, max_rss_mb=rss, lines=lines)
         if kind == "oom":
-            rss = _rss_mb(self.pid)
+            rss = _rss_mb(self.runtime_pid)
             self.kill()
             return InvokeOutcome(
                 "oom",
@@ -404,11 +488,12 @@ class EnvironmentProcess:
     def _close_sockets(self) -> None:
         if not self._closed:
             self._closed = True
-            with contextlib.suppress(Exception):
-                self._poll.unregister(self._ctrl_fd)
-                self._poll.unregister(self._reader.fd)
+            for fd in (self._ctrl_fd, self._reader.fd, self._sentinel):
+                with contextlib.suppress(Exception):
+                    self._poll.unregister(fd)
             self._ctrl.close()
             self._log.close()
+            self._child.close()
 
 
 def _rss_mb(pid: int) -> int:

@@ -38,17 +38,22 @@ __all__ = ["harden_child", "set_parent_death_signal", "zygote_main"]
 
 _LEN = struct.Struct("!I")
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
-    """Ask Linux to send ``sig`` to this process when its parent (thread) dies."""
+def _prctl(option: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0)
+        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
     except OSError:
         return False
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent (thread) dies."""
+    return _prctl(PR_SET_PDEATHSIG, int(sig))
 
 
 def harden_child(expected_parent: int) -> None:
@@ -121,6 +126,9 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
         os.setpgid(0, 0)  # out of the kernel's group: interrupts do not reach us
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_parent_death_signal(signal.SIGKILL)
+    # orphans of an environment (a handler's daemon, a child in its own session) become our
+    # children instead of init's, so they can be killed when their environment ends
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
     for name in preload:
         with contextlib.suppress(ImportError):
             __import__(name)
@@ -159,20 +167,50 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
                 os.setpgid(pid, pid)
             for fd in fds:
                 os.close(fd)
+            environments.add(pid)
             _send(sock, {"op": "forked", "seq": header["seq"], "pid": pid})
         _reap(sock)
 
 
+environments: set[int] = set()  # the zygote's own children; anything else is an orphan
+
+
 def _reap(sock: socket.socket) -> None:
+    ended = False
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         except OSError as exc:
             if exc.errno == errno.EINTR:
                 continue
             raise
         if pid == 0:
-            return
-        _send(sock, {"op": "exit", "pid": pid, "status": status})
+            break
+        if pid in environments:
+            environments.discard(pid)
+            ended = True
+            _send(sock, {"op": "exit", "pid": pid, "status": status})
+    if ended:
+        _kill_orphans()
+
+
+def _kill_orphans() -> None:
+    """Kill adopted descendants of environments that have ended (no process outlives its
+    environment, even one that left the environment's process group)."""
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as f:
+            children = [int(p) for p in f.read().split()]
+    except OSError:
+        return
+    for pid in children:
+        if pid in environments:
+            continue
+        with contextlib.suppress(OSError):
+            group = os.getpgid(pid)
+            if group != os.getpgrp():  # never our own group
+                os.killpg(group, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)

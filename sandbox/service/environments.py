@@ -48,7 +48,7 @@ from sandbox.runtime.isolation import Isolation
 from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
 from sandbox.service.telemetry import TelemetryBus
 
-__all__ = ["EnvironmentRequest", "ExecutionEnvironment", "RawResult", "RuntimeDeps"]
+__all__ = ["EnvironmentRequest", "ExecutionEnvironment", "InFlight", "RawResult", "RuntimeDeps"]
 
 INIT_LIMIT_S = 10.0  # spec §1.1: 10 s for on-demand INIT
 LogSink = Callable[[str], None]
@@ -78,6 +78,20 @@ class EnvironmentRequest:
     sink: LogSink | None = None
     qualifier: str | None = None
     invocation_type: str = "RequestResponse"
+
+
+@dataclass(slots=True)
+class InFlight:
+    """An invocation handed to an environment's process and not finished yet."""
+
+    request: EnvironmentRequest
+    lines: list[str]
+    log: LogSink
+    t0: float
+    start: float
+    init_ms: float | None
+    cold: bool
+    timeout_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +190,7 @@ class ExecutionEnvironment:
         self._reinit_phase = "init"
         self._request: EnvironmentRequest | None = None
         self._cold_reason = ""
+        self._last_rss_mb = 0
         self._lock = threading.Lock()
         self._emit_state(EnvironmentState.STARTING, "created")
 
@@ -301,6 +316,7 @@ class ExecutionEnvironment:
             emit(line)
         real_ms = (time.perf_counter() - t0) * 1000
         if outcome.ok:
+            self._last_rss_mb = outcome.max_rss_mb
             self._span(Phase.INIT, start, real_ms, request_id, status="success", phase_name=phase)
             return outcome
         error_type = "Runtime.Unknown"
@@ -360,61 +376,90 @@ class ExecutionEnvironment:
 
     def invoke(self, request: EnvironmentRequest, *, cold: bool, reason: str = "") -> RawResult:
         """Run one invocation in this (BUSY) environment; ``reason`` explains a cold start."""
+        flight = self.begin_invoke(request, cold=cold, reason=reason)
+        if isinstance(flight, RawResult):
+            return flight
+        assert self.process is not None
+        return self.complete_invoke(flight, self.process.finish_invoke())
+
+    def begin_invoke(
+        self, request: EnvironmentRequest, *, cold: bool, reason: str = ""
+    ) -> InFlight | RawResult:
+        """Start an invocation: START line, INIT again if the environment needs it, then hand
+        the event to the process. A :class:`RawResult` when it ended already (INIT failed);
+        otherwise an :class:`InFlight` to pass to :meth:`complete_invoke` with the process's
+        outcome."""
         self._request = request
         self._cold_reason = reason
         cfg = self.config
         rid = request.request_id
         sink = request.sink
-        start = self.deps.clock.time()
-        t0 = time.perf_counter()
         lines: list[str] = []
 
         def log(line: str) -> None:
             lines.append(line)
             self._log(line, rid, sink)
 
-        log(start_line(rid, cfg.version))
-        timeout_s = float(cfg.timeout)
-        init_ms = self._pending_init_ms
+        flight = InFlight(
+            request,
+            lines,
+            log,
+            time.perf_counter(),
+            self.deps.clock.time(),
+            self._pending_init_ms,
+            cold,
+            float(cfg.timeout),
+        )
         self._pending_init_ms = None
+        log(start_line(rid, cfg.version))
         if self.process is None:
             phase = self._reinit_phase
             # spec §1.1: a failed INIT is retried inside the invocation, bounded by the
             # function timeout; a reset environment re-runs a normal INIT first.
-            limit = timeout_s if phase == "invoke" else INIT_LIMIT_S
+            limit = flight.timeout_s if phase == "invoke" else INIT_LIMIT_S
             outcome = self._run_init(phase, limit, rid, sink=log)
             if not outcome.ok or self.process is None:
-                return self._init_failure(outcome, rid, lines, t0, cold, log)
+                return self._init_failure(outcome, rid, lines, flight.t0, cold, log)
             if phase == "init":
-                init_ms = outcome.init_ms
-        elapsed_s = time.perf_counter() - t0
-        deadline_ms = time.time_ns() // 1_000_000 + int((timeout_s - elapsed_s) * 1000)
+                flight.init_ms = outcome.init_ms
+        remaining = flight.timeout_s - (time.perf_counter() - flight.t0)
         header = {
             "id": rid,
             "arn": request.invoked_arn,
-            "deadline_ms": deadline_ms,
+            "deadline_ms": time.time_ns() // 1_000_000 + int(remaining * 1000),
             "trace": _trace_id(),
             "client_context": request.client_context,
         }
-
-        def route(line: str) -> None:
-            lines.append(line)
-            self._log(line, rid, sink)
-
-        outcome2 = self.process.invoke(
+        early = self.process.begin_invoke(
             header,
             request.payload,
-            max(0.001, timeout_s - elapsed_s),
-            sink=route,
+            max(0.001, remaining),
+            sink=log,
             memory_limit_mb=cfg.memory_size,
         )
+        if early is not None:
+            return self.complete_invoke(flight, early)
+        return flight
+
+    def complete_invoke(self, flight: InFlight, outcome: InvokeOutcome) -> RawResult:
+        """Turn the process's outcome into Lambda's answer, log lines and telemetry."""
         self.invocations += 1
         duration_ms = (
-            outcome2.duration_ms
-            if outcome2.status in ("ok", "error")
-            else ((time.perf_counter() - t0) * 1000)
+            outcome.duration_ms
+            if outcome.status in ("ok", "error")
+            else (time.perf_counter() - flight.t0) * 1000
         )
-        return self._finish(outcome2, rid, lines, log, duration_ms, init_ms, cold, start, timeout_s)
+        return self._finish(
+            outcome,
+            flight.request.request_id,
+            flight.lines,
+            flight.log,
+            duration_ms,
+            flight.init_ms,
+            flight.cold,
+            flight.start,
+            flight.timeout_s,
+        )
 
     def _finish(
         self,
@@ -432,7 +477,9 @@ class ExecutionEnvironment:
         status, error_type, reset, report_status = "success", None, False, None
         body = out.body
         function_error: str | None = None
-        max_mem = max(out.max_rss_mb, 1)
+        if out.max_rss_mb:
+            self._last_rss_mb = out.max_rss_mb
+        max_mem = max(out.max_rss_mb, self._last_rss_mb, 1)
         if out.status == "ok" and len(body) > RESPONSE_LIMIT:
             body = json.dumps(oversized_response_error()).encode()
             status, error_type, function_error = (
@@ -445,12 +492,7 @@ class ExecutionEnvironment:
             with contextlib.suppress(ValueError, AttributeError):
                 error_type = json.loads(body).get("errorType")
         elif out.status == "timeout":
-            reset, status, error_type, report_status = (
-                True,
-                "timeout",
-                "Sandbox.Timedout",
-                "timeout",
-            )
+            reset, status, error_type, report_status = True, "timeout", None, "timeout"
             log(timeout_line(iso8601_ms(time.time_ns() / 1e9), rid, timeout_s))
             body = json.dumps(timeout_error(rid, timeout_s)).encode()
             function_error = "Unhandled"
@@ -463,7 +505,8 @@ class ExecutionEnvironment:
         elif out.status == "crash":
             reset, status, error_type, report_status = True, "error", "Runtime.ExitError", "error"
             desc = out.exit.describe() if out.exit else "Runtime exited without providing a reason"
-            log(f"{iso8601_ms(time.time_ns() / 1e9)} {rid} Error: {desc}")
+            log(f"RequestId: {rid} Error: {desc}")
+            log("Runtime.ExitError")
             body = json.dumps(exit_error(rid, desc)).encode()
             function_error = "Unhandled"
         log(end_line(rid))
@@ -482,33 +525,52 @@ class ExecutionEnvironment:
     def _init_failure(
         self, outcome: InitOutcome, rid: str, lines: list[str], t0: float, cold: bool, log: LogSink
     ) -> RawResult:
-        error = dict(outcome.error or {})
+        error: dict[str, object] = dict(outcome.error or {})
+        status, report_type = "error", None
         if outcome.timed_out:
-            error = timeout_error(rid, float(self.config.timeout))
-        elif not error:
-            desc = (
-                outcome.exit.describe()
-                if outcome.exit
-                else "Runtime exited without providing a reason"
-            )
-            error = exit_error(rid, desc)
-        error.setdefault("requestId", "")  # spec §1.1: the init error keeps requestId ""
-        error_type = str(error.get("errorType", "Runtime.Unknown"))
+            # the retried INIT ran out of the function's time: an ordinary timeout answer
+            error = dict(timeout_error(rid, float(self.config.timeout)))
+            status = "timeout"
+        else:
+            if not error:
+                desc = (
+                    outcome.exit.describe()
+                    if outcome.exit
+                    else ("Runtime exited without providing a reason")
+                )
+                error = dict(exit_error(rid, desc))
+            error.setdefault("requestId", "")  # spec §1.1: the init error keeps requestId ""
+            report_type = str(error.get("errorType", "Runtime.Unknown"))
         duration_ms = (time.perf_counter() - t0) * 1000
+        memory = max(outcome.max_rss_mb, self._last_rss_mb, 1)
         log(end_line(rid))
-        log(report_line(rid, duration_ms, self.config.memory_size, 1, None, "error", error_type))
+        log(
+            report_line(
+                rid, duration_ms, self.config.memory_size, memory, None, status, report_type
+            )
+        )
         self.invocations += 1
-        self._invocation_record(self.deps.clock.time(), duration_ms, rid, "error", error_type, cold)
+        error_type = str(error.get("errorType", "Runtime.Unknown"))
+        self._invocation_record(self.deps.clock.time(), duration_ms, rid, status, error_type, cold)
         return RawResult(
             json.dumps(error).encode(),
             "Unhandled",
             tuple(lines),
-            "error",
+            status,
             error_type,
             duration_ms,
             cold,
             False,
         )
+
+    def abort(self, reason: str) -> None:
+        """The invocation in progress was abandoned (the caller was interrupted): the runtime
+        is killed so its late answer can never reach another request."""
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+        if self.state is EnvironmentState.BUSY:
+            self._set_state(EnvironmentState.RESETTING, reason)
 
     def _stopping(self) -> bool:
         return self.state in (EnvironmentState.SHUTTING_DOWN, EnvironmentState.STOPPED)
@@ -553,7 +615,8 @@ class ExecutionEnvironment:
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+        """The runtime's process id (as the sandbox's host sees it)."""
+        return self.process.runtime_pid if self.process is not None else None
 
 
 def _trace_id() -> str:

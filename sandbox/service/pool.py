@@ -35,6 +35,7 @@ class Checkout:
     env: ExecutionEnvironment
     cold: bool
     reason: str
+    pool: VersionPool | None = None
 
 
 class VersionPool:
@@ -92,6 +93,18 @@ class EnvironmentManager:
     @contextmanager
     def checkout(self, config: FunctionConfiguration, account_id: str) -> Iterator[Checkout]:
         """An environment for one invocation, returned to its pool afterwards."""
+        checkout = self.acquire(config, account_id)
+        try:
+            yield checkout
+        except BaseException:  # e.g. KeyboardInterrupt while waiting for the answer
+            checkout.env.abort("invocation abandoned")
+            raise
+        finally:
+            self.release(checkout)
+
+    def acquire(self, config: FunctionConfiguration, account_id: str) -> Checkout:
+        """Take an idle environment of ``config``'s version, or cold-start a new one.
+        Every :meth:`acquire` must be paired with :meth:`release`."""
         pool = self.pool(config, account_id)
         with pool.lock:
             env = pool.idle.pop() if pool.idle else None
@@ -99,30 +112,38 @@ class EnvironmentManager:
                 pool.busy.add(env)
         if env is not None:
             cold = env.process is None
-            reason = (
-                "reset"
-                if env.state is EnvironmentState.RESETTING
-                else ("init-failed" if env.state is EnvironmentState.FAILED else "warm")
-            )
+            if env.state is EnvironmentState.RESETTING:
+                reason = "reset"
+            elif env.state is EnvironmentState.FAILED:
+                reason = "init-failed"
+            else:
+                reason = "warm"
             env.begin()
-            checkout = Checkout(env, cold, reason)
-        else:
-            env = ExecutionEnvironment(self.deps, pool.config, account_id=pool.key[0])
-            with pool.lock:
-                reason = (
-                    "first-request"
-                    if pool.started == 0
-                    else ("all-busy" if pool.busy else "no-idle-environment")
-                )
-                pool.started += 1
-                pool.busy.add(env)
+            return Checkout(env, cold, reason, pool)
+        env = ExecutionEnvironment(self.deps, pool.config, account_id=pool.key[0])
+        with pool.lock:
+            if pool.started == 0:
+                reason = "first-request"
+            elif pool.busy:
+                reason = "all-busy"
+            else:
+                reason = "no-idle-environment"
+            pool.started += 1
+            pool.busy.add(env)
+        try:
             if not env.start(for_invocation=True):
                 env.begin()  # FAILED -> BUSY: the invocation retries INIT (suppressed init)
-            checkout = Checkout(env, True, reason)
-        try:
-            yield checkout
-        finally:
-            self._checkin(pool, env)
+        except BaseException:
+            with pool.lock:
+                pool.busy.discard(env)
+            env.shutdown("launch failed")
+            raise
+        return Checkout(env, True, reason, pool)
+
+    def release(self, checkout: Checkout) -> None:
+        """Give the environment back (idle and frozen), or retire it if it is outdated."""
+        assert checkout.pool is not None
+        self._checkin(checkout.pool, checkout.env)
 
     def _checkin(self, pool: VersionPool, env: ExecutionEnvironment) -> None:
         env.release()

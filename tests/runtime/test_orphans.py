@@ -25,10 +25,12 @@ from sandbox import Sandbox
 signal.signal(signal.SIGINT, lambda *a: print("interrupted", flush=True))  # as ipykernel does
 sb = Sandbox(sys.argv[1])
 sb.create_function("bg", '''
-import subprocess
+import os, subprocess, time
 def lambda_handler(event, context):
-    child = subprocess.Popen(["sleep", "300"])  # the handler's own child process
-    return child.pid
+    subprocess.Popen(["sleep", "300"])  # the handler's own child process
+    me = os.readlink("/proc/self")  # host pids (the handler may be in a PID namespace)
+    time.sleep(0.05)
+    return int(open(f"/proc/{me}/task/{me}/children").read().split()[0])
 ''')
 r = sb.invoke("bg")
 env = sb.environments()[0]

@@ -1,0 +1,140 @@
+"""The lab notebooks run: every ``notebooks/*.ipynb`` executes top to bottom in a kernel.
+
+Why it exists: a lab that stops half-way with a traceback is a broken lesson. Each notebook
+runs in a real ``python3`` kernel through nbclient (notes/jupyter-recipes §8), with
+``LAMBDA_SANDBOX_HOME`` and the working directory inside pytest's ``tmp_path`` so nothing
+touches ``~``, and with the repository root on ``PYTHONPATH`` so the kernel imports this
+checkout of ``sandbox`` even when it is not installed. The kernel inherits both variables.
+
+Besides "no cell raised", a few outputs are checked per notebook: the lessons they exist
+to show (a cold start's ``REPORT`` with ``Init Duration``; a notebook-defined handler that
+ran in another process than the kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+KERNEL = "python3"
+
+# Text that some code cell's output must contain, per notebook.
+EXPECTED_OUTPUT: dict[str, tuple[str, ...]] = {
+    "01-first-function.ipynb": ("REPORT RequestId", "Init Duration", "Sandbox.Timedout"),
+}
+# Notebooks that print "kernel pid <n>, handler pid <m>" to show where a handler ran.
+SHOWS_PROCESSES = {"01-first-function.ipynb"}
+_PIDS = re.compile(r"kernel pid (\d+), handler pid (\d+)")
+
+
+def _outputs_text(cell: dict[str, object]) -> str:
+    """Everything a code cell printed or displayed, as text."""
+    parts: list[str] = []
+    for output in cell.get("outputs", []):  # type: ignore[union-attr]
+        if output["output_type"] == "stream":
+            parts.append(output["text"])
+        elif output["output_type"] in ("execute_result", "display_data"):
+            parts.append(output["data"].get("text/plain", ""))
+        elif output["output_type"] == "error":
+            parts.append("\n".join(output["traceback"]))
+    return "".join(parts)
+
+
+def _ensure_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the ``python3`` kernelspec findable: install ipykernel's into ``tmp_path``
+    (not into ``~``) when this machine has none."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if KERNEL in KernelSpecManager().find_kernel_specs():
+        return
+    from ipykernel.kernelspec import install
+
+    prefix = tmp_path / "jupyter-prefix"
+    install(kernel_name=KERNEL, prefix=str(prefix))
+    data_dir = prefix / "share" / "jupyter"
+    existing = os.environ.get("JUPYTER_PATH")
+    monkeypatch.setenv(
+        "JUPYTER_PATH", os.pathsep.join([str(data_dir), *([existing] if existing else [])])
+    )
+    assert KERNEL in KernelSpecManager().find_kernel_specs()
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAMBDA_SANDBOX_HOME", str(tmp_path / "home"))
+    pythonpath = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(ROOT), *([pythonpath] if pythonpath else [])])
+    )
+    _ensure_kernel(tmp_path, monkeypatch)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name=KERNEL,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as exc:
+        pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
+
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    errors = [
+        (number, cell.source)
+        for number, cell in enumerate(code_cells, 1)
+        if any(output["output_type"] == "error" for output in cell.get("outputs", []))
+    ]
+    assert not errors, f"{path.name}: code cells with an error output: {errors}"
+    texts = [_outputs_text(cell) for cell in code_cells]
+    everything = "\n".join(texts)
+
+    for expected in EXPECTED_OUTPUT.get(path.name, ()):
+        assert expected in everything, f"{path.name}: no cell output contains {expected!r}"
+    if path.name.startswith("01-"):
+        # the first invocation's own cell shows a cold start's REPORT line
+        invoke_cell = next(
+            text
+            for cell, text in zip(code_cells, texts, strict=True)
+            if "sb.invoke(" in cell.source
+        )
+        assert re.search(r"REPORT RequestId: \S+\t.*Init Duration: [\d.]+ ms", invoke_cell), (
+            invoke_cell
+        )
+
+    if path.name in SHOWS_PROCESSES:
+        match = _PIDS.search(everything)
+        assert match, f"{path.name}: no 'kernel pid <n>, handler pid <m>' line in the outputs"
+        kernel_pid, handler_pid = (int(g) for g in match.groups())
+        assert kernel_pid != handler_pid, "the handler ran inside the kernel process"
+        assert handler_pid != os.getpid()  # nor in pytest's process
+        assert kernel_pid != os.getpid()
+
+
+def test_notebooks_exist_and_have_no_stored_outputs() -> None:
+    """Labs are committed clean: students run them, the repository holds no stale output."""
+    assert NOTEBOOKS, "no notebooks/*.ipynb found"
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert nb.cells[0].cell_type == "markdown", f"{path.name}: start with an introduction"
+        stored = [
+            c.source for c in nb.cells if c.cell_type == "code" and (c.outputs or c.execution_count)
+        ]
+        assert not stored, f"{path.name}: cells with stored outputs: {stored}"
