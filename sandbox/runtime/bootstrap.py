@@ -60,8 +60,36 @@ def read_message(fd: int) -> tuple[dict[str, Any], bytes]:
     (size,) = _LEN.unpack(_read_exact(fd, 4))
     data = _read_exact(fd, size)
     cut = data.index(b"\n")
-    header: dict[str, Any] = json.loads(data[:cut])
+    if data[:2] == b"I\x1f":  # the invoke fast path (see encode_invoke)
+        rid, arn, deadline, trace, ctx = data[2:cut].decode().split("\x1f")
+        header: dict[str, Any] = {
+            "op": "invoke",
+            "id": rid,
+            "arn": arn,
+            "deadline_ms": int(deadline),
+            "trace": trace,
+            "client_context": json.loads(ctx) if ctx else None,
+        }
+    else:
+        header = json.loads(data[:cut])
     return header, data[cut + 1 :]
+
+
+def encode_invoke(
+    request_id: str, arn: str, deadline_ms: int, trace: str, client_context: object, body: bytes
+) -> bytes:
+    """The framed invoke message, in the compact form :func:`read_message` parses: the hot
+    path of every invocation avoids JSON for its header."""
+    ctx = json.dumps(client_context) if client_context else ""
+    head = "\x1f".join(("I", request_id, arn, str(deadline_ms), trace, ctx)).encode()
+    return _LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body
+
+
+def _write_result(fd: int, status: str, duration_ns: int, max_rss_kb: int, body: bytes) -> None:
+    head = f"R\x1f{status}\x1f{duration_ns}\x1f{max_rss_kb}".encode()
+    data = memoryview(_LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body)
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 # -- the context object (spec §1.3, awslambdaric LambdaContext) ---------------------------
@@ -397,14 +425,7 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.write(1, LOG_SENTINEL)
-        write_message(
-            ctrl_fd,
-            {
-                "op": "result",
-                "status": status,
-                "duration_ns": duration_ns,
-                "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            },
-            out,
+        _write_result(
+            ctrl_fd, status, duration_ns, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, out
         )
         _request_id = ""

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sandbox.runtime.bootstrap import LOG_SENTINEL
+from sandbox.runtime.bootstrap import LOG_SENTINEL, encode_invoke
 
 __all__ = [
     "ChildHandle",
@@ -204,7 +204,9 @@ class EnvironmentProcess:
         self._started = self._deadline = self._next_memory_check = 0.0
         self._memory_limit_mb: int | None = None
         log_parent.shutdown(socket.SHUT_WR)
-        # both stay blocking: they are only read after poll() says they are readable
+        # the control socket stays blocking (read only after poll() says so, written whole);
+        # the log socket is drained opportunistically, so it must never block
+        os.set_blocking(log_parent.fileno(), False)
         self._reader = _LogReader(log_parent.fileno())
         self._poll = select.poll()
         self._poll.register(self._ctrl_fd, select.POLLIN)
@@ -223,8 +225,19 @@ class EnvironmentProcess:
 
     # messages ---------------------------------------------------------------------------
     def _send(self, header: dict[str, Any], body: bytes = b"") -> None:
-        head = json.dumps(header, separators=(",", ":")).encode()
-        data = memoryview(_LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body)
+        if header.get("op") == "invoke":
+            frame = encode_invoke(
+                header["id"],
+                header["arn"],
+                header["deadline_ms"],
+                header.get("trace", ""),
+                header.get("client_context"),
+                body,
+            )
+        else:
+            head = json.dumps(header, separators=(",", ":")).encode()
+            frame = _LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body
+        data = memoryview(frame)
         while data:
             data = data[os.write(self._ctrl_fd, data) :]
 
@@ -237,6 +250,14 @@ class EnvironmentProcess:
             return None
         data, self._ctrl_buf = buf[4 : 4 + size], buf[4 + size :]
         cut = data.index(b"\n")
+        if data[:2] == b"R\x1f":  # the result fast path (bootstrap._write_result)
+            _, status, duration_ns, rss_kb = data[:cut].split(b"\x1f")
+            return {
+                "op": "result",
+                "status": status.decode(),
+                "duration_ns": int(duration_ns),
+                "max_rss_kb": int(rss_kb),
+            }, data[cut + 1 :]
         return json.loads(data[:cut]), data[cut + 1 :]
 
     def _read_ctrl(self) -> bool:
@@ -329,6 +350,8 @@ class EnvironmentProcess:
         """Read the log stream up to the phase's sentinel (or EOF, or the deadline)."""
         reader = self._reader
         fd = reader.fd
+        if not reader.ended:
+            reader.pump()  # usually all there: the runtime writes the sentinel first
         while not reader.ended and time.monotonic() < deadline:
             ready = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]
             if not ready or not reader.pump():
@@ -403,7 +426,8 @@ class EnvironmentProcess:
         sink: LogSink | None = None,
         memory_limit_mb: int | None = None,
     ) -> InvokeOutcome:
-        """Run one invocation, blocking; thaws before and freezes after."""
+        """Run one invocation, blocking; thaws before (freezing after is the owner's call:
+        :meth:`freeze` when the environment goes idle)."""
         early = self.begin_invoke(
             header, payload, timeout_s, sink=sink, memory_limit_mb=memory_limit_mb
         )
@@ -414,7 +438,6 @@ class EnvironmentProcess:
         lines = list(self._reader.lines)
         memory_limit_mb = self._memory_limit_mb
         if kind == "message" and reply is not None:
-            self.freeze()
             max_rss = int(reply.get("max_rss_kb", 0)) // 1024
             outcome = InvokeOutcome(
                 reply["status"], body, reply["duration_ns"] / 1e6, max_rss, lines=lines

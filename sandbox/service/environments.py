@@ -265,15 +265,9 @@ class ExecutionEnvironment:
         )
 
     def _log(self, line: str, request_id: str = "", sink: LogSink | None = None) -> None:
-        self.deps.bus.emit(
-            RecordKind.LOG,
-            env_id=self.env_id,
-            function_name=self.config.function_name,
-            version=self.config.version,
-            request_id=request_id,
-            account_id=self.account_id,
-            detail={"line": line, "stream": self.stream},
-        )
+        cfg = self.config
+        self.deps.bus.emit_log(line, self.stream, cfg.function_name, cfg.version, self.env_id,
+                               request_id, self.account_id)  # fmt: skip
         if sink is not None:
             with contextlib.suppress(Exception):
                 sink(line)
@@ -594,6 +588,7 @@ class ExecutionEnvironment:
                 self._set_state(EnvironmentState.FAILED, "init failed")
                 return
             self._set_state(EnvironmentState.IDLE, "invocation complete", record=False)
+            self.process.freeze()  # spec §1.1: an idle environment is frozen
         elif self.state is EnvironmentState.RESETTING:
             return  # stays resetting until the next invocation re-initialises it
 
@@ -620,8 +615,7 @@ class ExecutionEnvironment:
 
 
 def _trace_id() -> str:
-    epoch = int(time.time_ns() // 1_000_000_000)
-    return (
-        f"Root=1-{epoch:08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};"
-        "Sampled=0;Lineage=1:8a1b2c3d:0"
-    )
+    """An X-Ray trace header for ``_X_AMZN_TRACE_ID`` (a new one per invocation)."""
+    epoch = time.time_ns() // 1_000_000_000
+    rand = os.urandom(20).hex()
+    return f"Root=1-{epoch:08x}-{rand[:24]};Parent={rand[24:]};Sampled=0;Lineage=1:8a1b2c3d:0"

@@ -8,14 +8,11 @@ with the function's payload or its error.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
 import random
-import select
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -32,10 +29,10 @@ from sandbox.core.routing import choose_version
 from sandbox.core.telemetry import RecordKind
 from sandbox.core.validation import EXECUTABLE_RUNTIMES
 from sandbox.errors import InvalidRuntimeException, LambdaError, validation_error
-from sandbox.runtime.process import InvokeOutcome
-from sandbox.service.environments import EnvironmentRequest, InFlight, RawResult
+from sandbox.service.burst import Burst
+from sandbox.service.environments import EnvironmentRequest, RawResult
 from sandbox.service.functions import FunctionService, ResolvedFunction
-from sandbox.service.pool import Checkout, EnvironmentManager
+from sandbox.service.pool import EnvironmentManager
 from sandbox.service.telemetry import TelemetryBus
 
 __all__ = ["AsyncInvoker", "InvokeService"]
@@ -161,83 +158,15 @@ class InvokeService:
         resolved = self.functions.resolve(function_name, qualifier)
         self._check_runtime(resolved)
         bodies = [encode_payload(p, InvocationType.REQUEST_RESPONSE) for p in payloads]
-        results: list[InvokeResult | None] = [None] * len(bodies)
-        flights: dict[int, tuple[int, Checkout, InFlight, str]] = {}  # key: control fd
-        poller = select.poll()
-        next_index = 0
-
-        def done(index: int, checkout: Checkout, raw: RawResult, version: str) -> None:
-            self.envs.release(checkout)
-            results[index] = _result(raw, raw_ids[index], version, log_type)
-
-        raw_ids = [str(uuid.uuid4()) for _ in bodies]
-        try:
-            while next_index < len(bodies) or flights:
-                while next_index < len(bodies) and len(flights) < concurrency:
-                    index, next_index = next_index, next_index + 1
-                    config = self.executed_config(resolved)
-                    request = EnvironmentRequest(
-                        raw_ids[index],
-                        bodies[index],
-                        resolved.ref.arn,
-                        None,
-                        None,
-                        resolved.ref.qualifier,
-                    )
-                    checkout = self.envs.acquire(config, resolved.ref.account_id)
-                    try:
-                        flight = checkout.env.begin_invoke(
-                            request, cold=checkout.cold, reason=checkout.reason
-                        )
-                    except BaseException:
-                        self.envs.release(checkout)
-                        raise
-                    if isinstance(flight, RawResult):
-                        done(index, checkout, flight, config.version)
-                        continue
-                    process = checkout.env.process
-                    assert process is not None
-                    for fd in process.fds:
-                        flights[fd] = (index, checkout, flight, config.version)
-                        poller.register(fd, select.POLLIN)
-                if not flights:
-                    continue
-                now = time.monotonic()
-                wakeup = min(
-                    f[1].env.process.next_wakeup()
-                    for f in flights.values()
-                    if f[1].env.process is not None
-                )
-                finished: list[tuple[int, InvokeOutcome]] = []
-                for fd, _event in poller.poll(max(0, int((wakeup - now) * 1000) + 1)):
-                    entry = flights.get(fd)
-                    if entry is None or entry[1].env.process is None:
-                        continue
-                    outcome = entry[1].env.process.handle(fd)
-                    if outcome is not None:
-                        finished.append((fd, outcome))
-                if not finished:
-                    now = time.monotonic()
-                    for fd, entry in list(flights.items()):
-                        process = entry[1].env.process
-                        if process is not None and fd == process.fds[0]:
-                            outcome = process.check(now)
-                            if outcome is not None:
-                                finished.append((fd, outcome))
-                for fd, outcome in finished:
-                    index, checkout, flight, version = flights[fd]
-                    for key in [k for k, v in flights.items() if v[0] == index]:
-                        del flights[key]
-                        with contextlib.suppress(KeyError, ValueError):
-                            poller.unregister(key)
-                    done(index, checkout, checkout.env.complete_invoke(flight, outcome), version)
-        finally:
-            for _index, checkout, _flight, _version in {v[0]: v for v in flights.values()}.values():
-                with contextlib.suppress(Exception):
-                    if checkout.env.process is not None:
-                        checkout.env.process.kill()
-                self.envs.release(checkout)
-        return [r for r in results if r is not None]
+        burst = Burst(
+            self.envs,
+            resolved,
+            bodies,
+            concurrency=concurrency,
+            choose=self.executed_config,
+            make_result=lambda raw, rid, version: _result(raw, rid, version, log_type),
+        )
+        return burst.run()
 
     def _check_runtime(self, resolved: ResolvedFunction) -> None:
         if resolved.config.runtime not in EXECUTABLE_RUNTIMES:
@@ -254,7 +183,7 @@ class InvokeService:
 
 def _result(raw: RawResult, request_id: str, version: str, log_type: str) -> InvokeResult:
     payload: object = None
-    if raw.body:
+    if raw.body and raw.body != b"null":
         try:
             payload = json.loads(raw.body)
         except ValueError:

@@ -42,23 +42,57 @@ class TelemetryBus:
         **fields: object,
     ) -> TelemetryRecord:
         """Record something now (or at ``time``) and tell every subscriber."""
-        with self._lock:
-            record = TelemetryRecord(
-                seq=next(self._seq),
-                kind=kind,
-                time=self._clock.time() if time is None else time,
-                detail=dict(detail or {}),
-                **fields,  # type: ignore[arg-type]
-            )
-            self._ring.append(record)
-            subscribers = self._subscribers
-        for subscriber in subscribers:
+        # no lock: count() and deque.append() are atomic, and seq gives the order
+        record = TelemetryRecord(
+            next(self._seq),
+            kind,
+            self._clock.time() if time is None else time,
+            detail=detail if detail is not None else {},
+            **fields,  # type: ignore[arg-type]
+        )
+        self._ring.append(record)
+        for subscriber in self._subscribers:
             try:
                 subscriber(record)
             except Exception:
                 log.exception("telemetry subscriber %r raised; detaching it", subscriber)
                 self.unsubscribe(subscriber)
         return record
+
+    def emit_log(
+        self,
+        line: str,
+        stream: str,
+        function_name: str,
+        version: str,
+        env_id: str,
+        request_id: str,
+        account_id: str,
+    ) -> None:
+        """:meth:`emit` of one log line (``detail`` ``line`` and ``stream``), on the hot path
+        of every invocation."""
+        record = TelemetryRecord(
+            next(self._seq),
+            RecordKind.LOG,
+            self._clock.time(),
+            function_name,
+            version,
+            env_id,
+            request_id,
+            "",
+            "",
+            None,
+            None,
+            account_id,
+            {"line": line, "stream": stream},
+        )
+        self._ring.append(record)
+        for subscriber in self._subscribers:
+            try:
+                subscriber(record)
+            except Exception:
+                log.exception("telemetry subscriber %r raised; detaching it", subscriber)
+                self.unsubscribe(subscriber)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber`` with every new record; returns an unsubscribe function."""

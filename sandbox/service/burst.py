@@ -1,0 +1,155 @@
+"""A burst: many synchronous invocations driven by one thread.
+
+Threads calling ``invoke`` side by side spend most of their time handing the interpreter
+lock to one another; a burst instead keeps ``concurrency`` invocations in flight and
+multiplexes their environments' descriptors with one ``poll`` loop. Each invocation is
+still exactly an ``invoke``: one environment per request in flight, scale-out when all are
+busy, the same logs, results and telemetry. An environment that finishes one request of
+the burst takes the next one at once, without going back to its pool in between (it
+would be frozen and thawed for nothing).
+"""
+
+from __future__ import annotations
+
+import select
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox.core.invocation import InvokeResult
+from sandbox.core.models import FunctionConfiguration
+from sandbox.runtime.process import EnvironmentProcess, InvokeOutcome
+from sandbox.service.environments import EnvironmentRequest, InFlight, RawResult
+from sandbox.service.functions import ResolvedFunction
+from sandbox.service.pool import Checkout, EnvironmentManager
+
+__all__ = ["Burst"]
+
+Chooser = Callable[[ResolvedFunction], FunctionConfiguration]  # weighted routing
+ResultMaker = Callable[[RawResult, str, str], InvokeResult]  # raw, request id, version
+_CHECK_EVERY = 0.01  # seconds between deadline / memory checks of the invocations in flight
+
+
+@dataclass(slots=True)
+class _Slot:
+    index: int
+    checkout: Checkout
+    flight: InFlight
+    config: FunctionConfiguration
+    process: EnvironmentProcess
+
+
+class Burst:
+    """One burst of invocations of one function (see the module docstring)."""
+
+    def __init__(
+        self,
+        envs: EnvironmentManager,
+        resolved: ResolvedFunction,
+        bodies: list[bytes],
+        *,
+        concurrency: int,
+        choose: Chooser,
+        make_result: ResultMaker,
+    ) -> None:
+        self._envs = envs
+        self._resolved = resolved
+        self._bodies = bodies
+        self._concurrency = concurrency
+        self._choose = choose
+        self._make_result = make_result
+        self._results: list[InvokeResult | None] = [None] * len(bodies)
+        self._next = 0
+        self._slots: dict[int, _Slot] = {}  # by descriptor (three per slot)
+        self._active: set[int] = set()  # indexes in flight
+        self._poller = select.poll()
+
+    def run(self) -> list[InvokeResult]:
+        try:
+            next_check = time.monotonic() + _CHECK_EVERY
+            while self._next < len(self._bodies) or self._active:
+                while self._next < len(self._bodies) and len(self._active) < self._concurrency:
+                    self._start(self._take(), None)
+                if not self._active:
+                    continue
+                for fd, _event in self._poller.poll(int(_CHECK_EVERY * 1000)):
+                    slot = self._slots.get(fd)
+                    if slot is not None and slot.index in self._active:
+                        outcome = slot.process.handle(fd)
+                        if outcome is not None:
+                            self._finish(slot, outcome)
+                now = time.monotonic()
+                if now >= next_check:
+                    for slot in list({s.index: s for s in self._slots.values()}.values()):
+                        if slot.index in self._active:
+                            outcome = slot.process.check(now)
+                            if outcome is not None:
+                                self._finish(slot, outcome)
+                    next_check = now + _CHECK_EVERY
+        finally:
+            for slot in {s.index: s for s in self._slots.values()}.values():
+                if slot.index in self._active:  # interrupted: never hand a busy runtime back
+                    slot.checkout.env.abort("invocation abandoned")
+                    self._envs.release(slot.checkout)
+        return [r for r in self._results if r is not None]
+
+    def _take(self) -> int:
+        index, self._next = self._next, self._next + 1
+        return index
+
+    def _request(self, index: int) -> EnvironmentRequest:
+        ref = self._resolved.ref
+        return EnvironmentRequest(str(uuid.uuid4()), self._bodies[index], ref.arn, None, None,
+                                  ref.qualifier)  # fmt: skip
+
+    def _start(self, index: int, reuse: Checkout | None) -> None:
+        """Send request ``index`` to ``reuse`` (an environment that just finished one) or to
+        one from the pool."""
+        config = self._choose(self._resolved)
+        if reuse is not None and (
+            reuse.env.config.version != config.version
+            or reuse.pool is None
+            or reuse.pool.retired
+            or reuse.env.process is None
+        ):
+            self._envs.release(reuse)
+            reuse = None
+        checkout = reuse or self._envs.acquire(config, self._resolved.ref.account_id)
+        request = self._request(index)
+        try:
+            if reuse is not None:
+                flight = checkout.env.begin_invoke(request, cold=False, reason="warm")
+            else:
+                flight = checkout.env.begin_invoke(request, cold=checkout.cold,
+                                                   reason=checkout.reason)  # fmt: skip
+        except BaseException:
+            checkout.env.abort("invocation abandoned")
+            self._envs.release(checkout)
+            raise
+        if isinstance(flight, RawResult):  # ended at once (INIT failed)
+            self._results[index] = self._make_result(flight, request.request_id, config.version)
+            self._envs.release(checkout)
+            return
+        process = checkout.env.process
+        assert process is not None
+        slot = _Slot(index, checkout, flight, config, process)
+        self._active.add(index)
+        for fd in process.fds:
+            self._slots[fd] = slot
+            self._poller.register(fd, select.POLLIN)
+
+    def _finish(self, slot: _Slot, outcome: InvokeOutcome) -> None:
+        self._active.discard(slot.index)
+        for fd in slot.process.fds:
+            if self._slots.get(fd) is slot:
+                del self._slots[fd]
+                self._poller.unregister(fd)
+        raw = slot.checkout.env.complete_invoke(slot.flight, outcome)
+        self._results[slot.index] = self._make_result(
+            raw, slot.flight.request.request_id, slot.config.version
+        )
+        if raw.reset or self._next >= len(self._bodies):
+            self._envs.release(slot.checkout)
+        else:
+            self._start(self._take(), slot.checkout)
