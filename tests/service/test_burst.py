@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from sandbox import Sandbox
@@ -43,7 +45,7 @@ def test_concurrency_is_the_number_of_environments(sb: Sandbox) -> None:
         spans.setdefault(rec.env_id, []).append((rec.time, rec.end))
     for env_spans in spans.values():
         env_spans.sort()
-        assert all(a[1] <= b[0] for a, b in zip(env_spans, env_spans[1:], strict=False))
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(env_spans))
     assert all(e["state"] == "idle" for e in sb.environments())
 
 
