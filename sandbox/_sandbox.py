@@ -19,10 +19,12 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING
 
 from sandbox import errors
 from sandbox.core.clock import Clock, RealClock, ScaledClock
 from sandbox.core.invocation import InvokeResult
+from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
 from sandbox.core.models import (
     AliasConfiguration,
     AliasList,
@@ -32,15 +34,16 @@ from sandbox.core.models import (
     VersionList,
 )
 from sandbox.core.models import FunctionConfiguration as _Config
-from sandbox.runtime.process import Launcher
-from sandbox.service.environments import RuntimeDeps
 from sandbox.service.functions import FunctionService
-from sandbox.service.invoke import AsyncInvoker, InvokeService
-from sandbox.service.pool import DEFAULT_KEEP_ALIVE, EnvironmentManager
 from sandbox.service.scheduler import Scheduler
 from sandbox.service.telemetry import TelemetryBus
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
+
+if TYPE_CHECKING:  # the runtime is imported on the first invocation, not with the package
+    from sandbox.runtime.process import Launcher
+    from sandbox.service.invoke import AsyncInvoker, InvokeService
+    from sandbox.service.pool import EnvironmentManager
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Sandbox", "default_home"]
 
@@ -111,6 +114,8 @@ class _Shared:
             if self._envs is None:
                 from sandbox.runtime.isolation import Isolation
                 from sandbox.runtime.launcher import default_launcher
+                from sandbox.service.environments import RuntimeDeps
+                from sandbox.service.pool import EnvironmentManager
 
                 self._launcher = default_launcher(self._start_method)
                 envs_dir = self.home / "environments"
@@ -251,6 +256,8 @@ class Sandbox:
 
     def _invoke_service(self) -> InvokeService:
         if self._invoker is None:
+            from sandbox.service.invoke import AsyncInvoker, InvokeService
+
             shared = self._shared
             envs = shared.environments()
             self._invoker = InvokeService(self._functions, envs, shared.bus, shared.clock)

@@ -7,24 +7,33 @@ AWS error code, never a traceback.
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 from collections import Counter
 from collections.abc import Sequence
 
 from sandbox import Sandbox, __version__
-from sandbox.core.routing import choose_version
 from sandbox.errors import LambdaError, SandboxError
 
 __all__ = ["main"]
 
 _V1 = """
+import os
+invocations = 0  # module state lives as long as the execution environment
+
 def lambda_handler(event, context):
-    return {"message": "hello from v1", "event": event}
+    global invocations
+    invocations += 1
+    print(f"hello {event.get('name', 'world')} from pid {os.getpid()}")
+    return {"version": context.function_version, "invocations_here": invocations}
 """
-_V2 = """
+_V2 = _V1.replace("hello", "bonjour")
+_BROKEN = """
+import time
+
 def lambda_handler(event, context):
-    return {"message": "hello from v2", "event": event}
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    raise ValueError("something went wrong")
 """
 
 
@@ -36,18 +45,31 @@ def _table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _show(logs: Sequence[str]) -> None:
+    for line in logs:
+        print("   | " + line.replace("\t", "  "))
+
+
 def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
-    name = "demo-hello"
+    name, broken = "demo-hello", "demo-broken"
     print(
         f"lambda-sandbox {__version__}: store at {sb.home} (account {sb.account_id}, {sb.region})\n"
     )
-    try:
-        sb.delete_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        pass
+    for old in (name, broken):
+        try:
+            sb.delete_function(old)
+        except sb.exceptions.ResourceNotFoundException:
+            pass
 
-    print("1. Qualifier: create a function, publish immutable versions, point an alias.")
+    print("1. A function runs in its own process: the first call is a cold start (INIT),")
+    print("   the second reuses the warm environment and its module state.")
     sb.create_function(name, _V1, description="the demo function")
+    for label in ("cold", "warm"):
+        result = sb.invoke(name, {"name": "student"})
+        print(f"   {label}: {result.payload}")
+        _show(result.logs)
+
+    print("\n2. Qualifier: publish immutable versions, point an alias, route 10 % to a canary.")
     v1 = sb.publish_version(name, description="first release")
     again = sb.publish_version(name)
     print(
@@ -69,34 +91,50 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
             ["Version", "CodeSha256", "Description", "FunctionArn"],
         )
     )
-    alias = sb.get_alias(name, "live")
+    results = sb.invoke_many(f"{name}:live", [{"name": "canary"}] * 300, concurrency=4)
+    executed = Counter(r.executed_version for r in results)
     print(
-        f"\n   alias {alias.name} -> version {alias.function_version}, "
-        f"{alias.additional_version_weights} of traffic to the canary"
-    )
-    rng = random.Random(out.seed)
-    draws = Counter(
-        choose_version(alias.function_version, alias.additional_version_weights, rng.random)
-        for _ in range(1000)
-    )
-    print(
-        "   1,000 routing draws: "
-        + ", ".join(f"version {v}: {n}" for v, n in sorted(draws.items()))
+        f"   300 invocations of {name}:live ran: "
+        + ", ".join(f"version {v}: {n}" for v, n in sorted(executed.items()))
     )
 
-    print("\n2. Errors look like AWS's:")
+    print("\n3. Concurrency: a burst of 8 parallel requests needs 8 execution environments.")
+    sb.invoke_many(name, [{"name": str(i)} for i in range(8)], concurrency=8)
+    envs = [
+        e for e in sb.environments() if e["function_name"] == name and e["version"] == "$LATEST"
+    ]
+    print(
+        _table(
+            [(e["env_id"], e["version"], e["state"], e["invocations"]) for e in envs],
+            ["Environment", "Version", "State", "Invocations"],
+        )
+    )
+
+    print("\n4. Failures are results shaped exactly like Lambda's:")
+    sb.create_function(broken, _BROKEN, timeout=1)
+    error = sb.invoke(broken)
+    payload = error.payload if isinstance(error.payload, dict) else {}
+    print(f"   {error.function_error}: {payload['errorType']}: {payload['errorMessage']}")
+    timeout = sb.invoke(broken, {"sleep": 2})
+    payload = timeout.payload if isinstance(timeout.payload, dict) else {}
+    print(f"   {timeout.function_error}: {payload['errorMessage']}")
+    _show(timeout.logs[-2:])
+
+    print("\n5. Mistakes get AWS's error codes and messages:")
     for attempt in (
         lambda: sb.delete_function(name, v1.version),
         lambda: sb.get_function(f"{name}:$latest"),
         lambda: sb.create_function(name, _V1),
+        lambda: sb.invoke(name, "{not json"),
     ):
         try:
             attempt()
         except LambdaError as exc:
             print(f"   {exc.code}: {exc.message}")
+    print(f"\nThe telemetry bus recorded {len(sb.telemetry):,} events (sb.telemetry.rows()).")
     print(
-        "\nNext: execution environments, concurrency, layers, extensions, destinations and "
-        "triggers arrive issue by issue; see docs/index.md."
+        "Next: concurrency limits, layers, extensions, destinations and triggers arrive issue "
+        "by issue; see docs/index.md."
     )
     return 0
 

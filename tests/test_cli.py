@@ -6,13 +6,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sandbox.cli import main
 
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
-def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+
+def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tmp_path), "demo"]) == 0
     first = capsys.readouterr().out
+    assert "cold: {'version': '$LATEST', 'invocations_here': 1}" in first
+    assert "warm: {'version': '$LATEST', 'invocations_here': 2}" in first
+    assert "Init Duration" in first
     assert "published version 1" in first
+    assert "300 invocations of demo-hello:live ran: version 1:" in first
+    assert first.count("  $LATEST  idle") == 8  # one environment per request in the burst
+    assert "Unhandled: ValueError: something went wrong" in first
+    assert "Task timed out after 1.00 seconds" in first
     assert "Unable to delete version because the following aliases reference it: [live]" in first
     assert (
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:demo-hello:$latest"
@@ -24,10 +35,10 @@ def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys) -> None:  # type: i
 
 def test_console_script_entry_point(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox.cli", "--home", str(tmp_path), "demo", "--seed", "1"],
+        [sys.executable, "-m", "sandbox.cli", "--home", str(tmp_path), "demo"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "1,000 routing draws" in result.stdout
+    assert "ResourceConflictException: Function already exist: demo-hello" in result.stdout

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["TRANSITIONS", "EnvironmentState", "IllegalTransition", "check_transition"]
+__all__ = [
+    "DEFAULT_KEEP_ALIVE",
+    "TRANSITIONS",
+    "EnvironmentState",
+    "IllegalTransition",
+    "check_transition",
+]
+
+# How long an idle environment lives. AWS does not document it ("observed minutes", spec
+# §1.1); ten minutes is the sandbox's default and a Sandbox setting.
+DEFAULT_KEEP_ALIVE = 600.0
 
 
 class EnvironmentState(StrEnum):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sandbox.core.arns import LATEST
-from sandbox.core.lifecycle import EnvironmentState
+from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE, EnvironmentState
 from sandbox.core.models import FunctionConfiguration
 from sandbox.service.environments import ExecutionEnvironment, RuntimeDeps
 from sandbox.service.functions import FunctionChange
@@ -24,7 +24,6 @@ from sandbox.service.scheduler import Scheduler
 
 __all__ = ["Checkout", "EnvironmentManager", "VersionPool"]
 
-DEFAULT_KEEP_ALIVE = 600.0  # 10 minutes (spec §1.1 leaves it open: "observed minutes")
 PoolKey = tuple[str, str, str, str]  # account, function, version, revision id
 
 
