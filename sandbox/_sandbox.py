@@ -335,6 +335,12 @@ class Sandbox:
         return True if invoker is None else invoker.drain(timeout)
 
     @property
+    def isolation(self) -> str:
+        """``"namespaces"`` (functions see /var/task, /opt and a private /tmp, in their own
+        user, mount and PID namespaces) or ``"paths"`` (per-environment directories)."""
+        return self._shared.environments().deps.isolation.mode
+
+    @property
     def telemetry(self) -> TelemetryBus:
         """The telemetry bus: every environment state change, phase, invocation and log."""
         return self._shared.bus

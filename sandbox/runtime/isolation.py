@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,13 @@ class Isolation:
     def mounts(self, code: Path, tmp: Path, opt: Path | None = None) -> Mounts:
         opt_dir = opt or _empty_dir(tmp.parent / "opt")
         if not self.namespaces:
+            if os.geteuid() == 0:
+                # root ignores the read-only modes of the shared extraction: give this
+                # environment its own copy, so a write can never reach another one
+                own = tmp.parent / "task"
+                if not own.exists():
+                    shutil.copytree(code, own, symlinks=True)
+                code = own
             return Mounts(str(code), str(tmp), str(opt_dir))
         tmp.chmod(0o1777)  # writable by the sandbox user
         return Mounts(

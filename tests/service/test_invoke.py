@@ -21,7 +21,7 @@ from sandbox.runtime.isolation import probe
 pytestmark = pytest.mark.timeout(30)
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function"
-NAMESPACES = probe()[0]
+NAMESPACES = probe()[0] and os.environ.get("LAMBDA_SANDBOX_ISOLATION", "auto") != "paths"
 
 ECHO = """\
 def lambda_handler(event, context):
@@ -306,12 +306,16 @@ def test_filesystem_view(sb: Sandbox) -> None:
     sb.create_function("fs", INSPECT)
     p: dict[str, Any] = sb.invoke("fs", {}).payload  # type: ignore[assignment]
     env = p["env"]
+    namespaces = sb.isolation == "namespaces"
     assert p["cwd"] == env["LAMBDA_TASK_ROOT"]
     assert "lambda_function.py" in p["task_root_files"]
-    assert "written.txt" not in p["task_root_files"]
-    if NAMESPACES or os.geteuid() != 0:  # without a read-only mount, root can write anyway
+    if namespaces or os.geteuid() != 0:  # without a read-only mount, root can write anyway
         assert p["task_root_writable"] is False  # spec §1.1: /var/task is read-only
-    if NAMESPACES:
+        assert "written.txt" not in p["task_root_files"]
+    # whatever happened in there, the shared code of the version is untouched
+    code = sb._shared.artifacts.extracted(sb.get_function_configuration("fs").code_sha256_hex)
+    assert sorted(os.listdir(code)) == ["lambda_function.py"]
+    if namespaces:
         assert env["LAMBDA_TASK_ROOT"] == "/var/task"
         assert p["cwd"] == "/var/task"
         assert p["tmp"] == "/tmp"
