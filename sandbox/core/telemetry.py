@@ -19,6 +19,7 @@ class RecordKind(StrEnum):
     PHASE = "phase"  # a lifecycle phase of an environment (span: start..end)
     INVOCATION = "invocation"  # one request's outcome (span)
     LOG = "log"  # a log line (instant)
+    THROTTLE = "throttle"  # a request refused by a concurrency or rate limit (instant)
 
 
 class Phase(StrEnum):

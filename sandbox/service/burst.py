@@ -100,8 +100,9 @@ class Burst:
 
     def _request(self, index: int) -> EnvironmentRequest:
         ref = self._resolved.ref
-        return EnvironmentRequest(str(uuid.uuid4()), self._bodies[index], ref.arn, None, None,
-                                  ref.qualifier)  # fmt: skip
+        return EnvironmentRequest(
+            str(uuid.uuid4()), self._bodies[index], ref.arn, None, None, ref.qualifier
+        )
 
     def _start(self, index: int, reuse: Checkout | None) -> None:
         """Send request ``index`` to ``reuse`` (an environment that just finished one) or to
@@ -121,8 +122,9 @@ class Burst:
             if reuse is not None:
                 flight = checkout.env.begin_invoke(request, cold=False, reason="warm")
             else:
-                flight = checkout.env.begin_invoke(request, cold=checkout.cold,
-                                                   reason=checkout.reason)  # fmt: skip
+                flight = checkout.env.begin_invoke(
+                    request, cold=checkout.cold, reason=checkout.reason
+                )
         except BaseException:
             checkout.env.abort("invocation abandoned")
             self._envs.release(checkout)

@@ -266,8 +266,15 @@ class ExecutionEnvironment:
 
     def _log(self, line: str, request_id: str = "", sink: LogSink | None = None) -> None:
         cfg = self.config
-        self.deps.bus.emit_log(line, self.stream, cfg.function_name, cfg.version, self.env_id,
-                               request_id, self.account_id)  # fmt: skip
+        self.deps.bus.emit_log(
+            line,
+            self.stream,
+            cfg.function_name,
+            cfg.version,
+            self.env_id,
+            request_id,
+            self.account_id,
+        )
         if sink is not None:
             with contextlib.suppress(Exception):
                 sink(line)
@@ -341,9 +348,10 @@ class ExecutionEnvironment:
         ``for_invocation``: the environment goes straight to BUSY for the request that
         caused the cold start (and its REPORT shows ``Init Duration``).
         """
-        outcome = self._run_init("init", INIT_LIMIT_S)
+        outcome = self._run_init("init", self.init_limit_s)
         if outcome.ok:
-            self._pending_init_ms = outcome.init_ms
+            # a provisioned environment initialised ahead of time: its first request is warm
+            self._pending_init_ms = outcome.init_ms if for_invocation else None
             self._set_state(
                 EnvironmentState.BUSY if for_invocation else EnvironmentState.IDLE, "init complete"
             )
@@ -352,6 +360,13 @@ class ExecutionEnvironment:
             return True
         self._set_state(EnvironmentState.FAILED, "init failed")
         return False
+
+    @property
+    def init_limit_s(self) -> float:
+        """spec §1.1: 10 s on demand; max(130 s, timeout) for provisioned concurrency."""
+        if self.init_type == "provisioned-concurrency":
+            return max(130.0, float(self.config.timeout))
+        return INIT_LIMIT_S
 
     def _freeze_idle(self) -> None:
         if self.process is not None:
@@ -410,7 +425,7 @@ class ExecutionEnvironment:
             phase = self._reinit_phase
             # spec §1.1: a failed INIT is retried inside the invocation, bounded by the
             # function timeout; a reset environment re-runs a normal INIT first.
-            limit = flight.timeout_s if phase == "invoke" else INIT_LIMIT_S
+            limit = flight.timeout_s if phase == "invoke" else self.init_limit_s
             outcome = self._run_init(phase, limit, rid, sink=log)
             if not outcome.ok or self.process is None:
                 return self._init_failure(outcome, rid, lines, flight.t0, cold, log)

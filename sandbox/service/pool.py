@@ -1,11 +1,15 @@
 """Placement: which execution environment serves an invocation.
 
-One pool per function version (and per ``$LATEST`` revision): an idle environment is
-reused (warm start), otherwise a new one is started (cold start) — one environment serves
-one request at a time, so concurrent requests make new environments (spec §1.1, §4).
-Idle environments expire after a keep-alive measured on the sandbox clock; code or
-configuration changes retire the environments of what changed; closing the sandbox shuts
-every environment down. Admission (concurrency limits) is a separate, earlier step.
+One pool per function version (and per ``$LATEST`` revision), plus one per provisioned
+concurrency config: an idle environment is reused (warm start), otherwise a new one is
+started (cold start) — one environment serves one request at a time, so concurrent
+requests make new environments (spec §1.1, §4). Idle on-demand environments expire after a
+keep-alive measured on the sandbox clock; code or configuration changes retire the
+environments of what changed; closing the sandbox shuts every environment down.
+
+Admission (concurrency limits) is a separate, earlier step (:mod:`~sandbox.service.admission`);
+placement only asks it for a scaling-rate token before starting a new environment. Every
+cold start carries its cause (:data:`COLD_CAUSES`).
 """
 
 from __future__ import annotations
@@ -18,18 +22,36 @@ from dataclasses import dataclass
 from sandbox.core.arns import LATEST
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE, EnvironmentState
 from sandbox.core.models import FunctionConfiguration
+from sandbox.errors import SandboxClosedError
 from sandbox.service.environments import ExecutionEnvironment, RuntimeDeps
 from sandbox.service.functions import FunctionChange
 from sandbox.service.scheduler import Scheduler
 
-__all__ = ["Checkout", "EnvironmentManager", "VersionPool"]
+__all__ = ["COLD_CAUSES", "Checkout", "EnvironmentManager", "VersionPool"]
 
-PoolKey = tuple[str, str, str, str]  # account, function, version, revision id
+PoolKey = tuple[str, str, str, str, str]  # account, function, version, revision, provisioned
+ScalingGate = Callable[[str, str], None]  # (account, function): raises to refuse a new env
+
+# Why an invocation had to initialise an environment (machine-readable causes).
+COLD_CAUSES = {
+    "first-request": "the first request to this version: no environment existed yet",
+    "new-code-or-configuration": "the code or configuration changed, so the environments of "
+    "the previous revision were retired",
+    "new-version": "the first request to a version other versions had served before",
+    "all-busy": "every environment of this version was busy with another request",
+    "provisioned-spillover": "every provisioned environment was busy: the request spilled "
+    "over to an on-demand environment",
+    "keep-alive-expired": "the idle environments had been shut down after their keep-alive",
+    "reset": "the environment was reset after a timeout or crash and ran INIT again",
+    "init-failed": "INIT had failed in this environment, so it ran again inside the request",
+    "no-idle-environment": "no idle environment was available",
+}
 
 
 @dataclass(slots=True)
 class Checkout:
-    """An environment handed to one invocation; ``cold`` if it had to (re)initialise."""
+    """An environment handed to one invocation; ``cold`` if it had to (re)initialise, and
+    ``reason`` one of :data:`COLD_CAUSES` (``"warm"`` otherwise)."""
 
     env: ExecutionEnvironment
     cold: bool
@@ -38,7 +60,7 @@ class Checkout:
 
 
 class VersionPool:
-    """The environments of one function version."""
+    """The environments of one function version (or of one provisioned config)."""
 
     def __init__(self, key: PoolKey, config: FunctionConfiguration) -> None:
         self.key = key
@@ -47,7 +69,13 @@ class VersionPool:
         self.busy: set[ExecutionEnvironment] = set()
         self.retired = False
         self.started = 0  # environments ever started in this pool
+        self.expired = 0  # environments shut down by keep-alive expiry
         self.lock = threading.Lock()
+
+    @property
+    def provisioned(self) -> str:
+        """The provisioned-concurrency qualifier this pool belongs to ("" if on-demand)."""
+        return self.key[4]
 
     @property
     def size(self) -> int:
@@ -58,29 +86,37 @@ class EnvironmentManager:
     """Every environment of a sandbox, by version; checkout, checkin, expiry, retirement."""
 
     def __init__(
-        self, deps: RuntimeDeps, scheduler: Scheduler, *, keep_alive: float = DEFAULT_KEEP_ALIVE
+        self,
+        deps: RuntimeDeps,
+        scheduler: Scheduler,
+        *,
+        keep_alive: float = DEFAULT_KEEP_ALIVE,
+        scaling_gate: ScalingGate | None = None,
     ) -> None:
         self.deps = deps
         self.scheduler = scheduler
         self.keep_alive = keep_alive
+        self.scaling_gate = scaling_gate
         self._pools: dict[PoolKey, VersionPool] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._expiry: dict[ExecutionEnvironment, object] = {}
+        self._replaced: set[tuple[str, str, str]] = set()  # retired by a code/config change
+        self._served: set[tuple[str, str]] = set()  # functions that have had environments
 
     @staticmethod
-    def key(config: FunctionConfiguration, account_id: str) -> PoolKey:
+    def key(config: FunctionConfiguration, account_id: str, provisioned: str = "") -> PoolKey:
         revision = config.revision_id if config.version == LATEST else ""
-        return (account_id, config.function_name, config.version, revision)
+        return (account_id, config.function_name, config.version, revision, provisioned)
 
-    def pool(self, config: FunctionConfiguration, account_id: str) -> VersionPool:
-        key = self.key(config, account_id)
+    def pool(
+        self, config: FunctionConfiguration, account_id: str, provisioned: str = ""
+    ) -> VersionPool:
+        key = self.key(config, account_id, provisioned)
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
                 if self._closed:
-                    from sandbox.errors import SandboxClosedError
-
                     raise SandboxClosedError("the sandbox is closed")
                 pool = self._pools[key] = VersionPool(key, config)
             return pool
@@ -89,10 +125,18 @@ class EnvironmentManager:
         with self._lock:
             return list(self._pools.values())
 
+    # checkout -----------------------------------------------------------------------------
     @contextmanager
-    def checkout(self, config: FunctionConfiguration, account_id: str) -> Iterator[Checkout]:
+    def checkout(
+        self,
+        config: FunctionConfiguration,
+        account_id: str,
+        *,
+        provisioned: str | None = None,
+        spillover: bool = False,
+    ) -> Iterator[Checkout]:
         """An environment for one invocation, returned to its pool afterwards."""
-        checkout = self.acquire(config, account_id)
+        checkout = self.acquire(config, account_id, provisioned=provisioned, spillover=spillover)
         try:
             yield checkout
         except BaseException:  # e.g. KeyboardInterrupt while waiting for the answer
@@ -101,34 +145,64 @@ class EnvironmentManager:
         finally:
             self.release(checkout)
 
-    def acquire(self, config: FunctionConfiguration, account_id: str) -> Checkout:
-        """Take an idle environment of ``config``'s version, or cold-start a new one.
-        Every :meth:`acquire` must be paired with :meth:`release`."""
+    def acquire(
+        self,
+        config: FunctionConfiguration,
+        account_id: str,
+        *,
+        provisioned: str | None = None,
+        spillover: bool = False,
+    ) -> Checkout:
+        """Take an idle environment of ``config``'s version — from the provisioned pool of
+        ``provisioned`` first, if given — or cold-start a new on-demand one. Every
+        :meth:`acquire` must be paired with :meth:`release`."""
+        if provisioned:
+            checkout = self._take_idle(self.pool(config, account_id, provisioned))
+            if checkout is not None:
+                return checkout
         pool = self.pool(config, account_id)
+        checkout = self._take_idle(pool)
+        if checkout is not None:
+            return checkout
+        return self._cold_start(pool, account_id, spillover)
+
+    def _take_idle(self, pool: VersionPool) -> Checkout | None:
         with pool.lock:
             env = pool.idle.pop() if pool.idle else None
-            if env is not None:
-                pool.busy.add(env)
-        if env is not None:
-            cold = env.process is None
-            if env.state is EnvironmentState.RESETTING:
-                reason = "reset"
-            elif env.state is EnvironmentState.FAILED:
-                reason = "init-failed"
-            else:
-                reason = "warm"
-            env.begin()
-            return Checkout(env, cold, reason, pool)
-        env = ExecutionEnvironment(self.deps, pool.config, account_id=pool.key[0])
+            if env is None:
+                return None
+            pool.busy.add(env)
+        cold = env.process is None
+        if env.state is EnvironmentState.RESETTING:
+            reason = "reset"
+        elif env.state is EnvironmentState.FAILED:
+            reason = "init-failed"
+        else:
+            reason = "warm"
+        env.begin()
+        return Checkout(env, cold, reason, pool)
+
+    def _cold_reason(self, pool: VersionPool, spillover: bool) -> str:
+        account, name, version = pool.key[:3]
+        if pool.started == 0:
+            if (account, name, version) in self._replaced:
+                return "new-code-or-configuration"
+            if (account, name) in self._served:
+                return "new-version"
+            return "first-request"
+        if pool.busy:
+            return "provisioned-spillover" if spillover else "all-busy"
+        return "keep-alive-expired" if pool.expired else "no-idle-environment"
+
+    def _cold_start(self, pool: VersionPool, account_id: str, spillover: bool) -> Checkout:
+        if self.scaling_gate is not None:
+            self.scaling_gate(account_id, pool.config.function_name)
+        env = ExecutionEnvironment(self.deps, pool.config, account_id=account_id)
         with pool.lock:
-            if pool.started == 0:
-                reason = "first-request"
-            elif pool.busy:
-                reason = "all-busy"
-            else:
-                reason = "no-idle-environment"
+            reason = self._cold_reason(pool, spillover)
             pool.started += 1
             pool.busy.add(env)
+        self._served.add((account_id, pool.config.function_name))
         try:
             if not env.start(for_invocation=True):
                 env.begin()  # FAILED -> BUSY: the invocation retries INIT (suppressed init)
@@ -154,8 +228,26 @@ class EnvironmentManager:
         if retire:
             env.shutdown("update" if not self._closed else "close")
             return
-        self._schedule_expiry(pool, env)
+        if not pool.provisioned:  # provisioned environments stay until their config goes
+            self._schedule_expiry(pool, env)
 
+    # provisioned environments -------------------------------------------------------------
+    def add_provisioned(self, pool: VersionPool, env: ExecutionEnvironment) -> bool:
+        """An initialised provisioned environment joins its pool (False if the pool was
+        retired meanwhile: the caller shuts it down)."""
+        with pool.lock:
+            if pool.retired or self._closed:
+                return False
+            pool.started += 1
+            pool.idle.append(env)
+        self._served.add((pool.key[0], pool.key[1]))
+        return True
+
+    def retire(self, pool: VersionPool, reason: str) -> None:
+        """Shut a pool's idle environments down now and its busy ones when they return."""
+        self._retire(pool, reason)
+
+    # expiry --------------------------------------------------------------------------------
     def _schedule_expiry(self, pool: VersionPool, env: ExecutionEnvironment) -> None:
         with self._lock:
             if env in self._expiry:
@@ -175,32 +267,35 @@ class EnvironmentManager:
                 expired = False
             else:
                 pool.idle.remove(env)
+                pool.expired += 1
                 expired = True
         if expired:
             env.shutdown("spindown")  # spec §1.1: keep-alive expired
         else:
             self._schedule_expiry(pool, env)
 
+    # changes ---------------------------------------------------------------------------
     def on_change(self, change: FunctionChange) -> None:
         """Retire environments whose code or configuration is no longer current."""
         for pool in self.pools():
-            account, name, version, _ = pool.key
+            account, name, version, _, provisioned = pool.key
             if account != change.account_id or name != change.function_name:
                 continue
-            if change.kind in ("code", "configuration") and version != LATEST:
-                continue
-            if change.kind == "version-deleted" and version != change.version:
-                continue
-            if change.kind in ("created", "published", "alias"):
-                continue
-            self._retire(pool, "update" if change.kind in ("code", "configuration") else "delete")
+            if change.kind in ("code", "configuration") and version == LATEST and not provisioned:
+                self._replaced.add((account, name, version))
+                self._retire(pool, "update")
+            elif (
+                change.kind == "version-deleted" and version == change.version
+            ) or change.kind == "deleted":
+                self._retire(pool, "delete")
 
     def _retire(self, pool: VersionPool, reason: str) -> None:
         with pool.lock:
             pool.retired = True
             idle, pool.idle = pool.idle, []
         with self._lock:
-            self._pools.pop(pool.key, None)
+            if self._pools.get(pool.key) is pool:
+                del self._pools[pool.key]
         for env in idle:
             env.shutdown(reason)
 
@@ -213,7 +308,7 @@ class EnvironmentManager:
         return out
 
     def close(self, on_env: Callable[[ExecutionEnvironment], None] | None = None) -> None:
-        """Shut every environment down (busy ones when their invocation returns)."""
+        """Shut every environment down (busy ones end as a runtime exit)."""
         with self._lock:
             self._closed = True
             pools = list(self._pools.values())
@@ -222,7 +317,7 @@ class EnvironmentManager:
                 pool.retired = True
                 idle, pool.idle = pool.idle, []
                 busy = list(pool.busy)
-            for env in idle + busy:  # a busy one's invocation ends as a runtime exit
+            for env in idle + busy:
                 env.shutdown("close")
                 if on_env is not None:
                     on_env(env)

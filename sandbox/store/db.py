@@ -46,6 +46,18 @@ _MIGRATIONS: tuple[str, ...] = (
         FOREIGN KEY (account, region, name) REFERENCES functions ON DELETE CASCADE
     );
     """,
+    # 2: reserved and provisioned concurrency (the Concurrency concept)
+    """
+    ALTER TABLE functions ADD COLUMN reserved INTEGER;
+    CREATE TABLE provisioned (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,           -- an alias name or a version number
+        requested INTEGER NOT NULL,
+        last_modified TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier),
+        FOREIGN KEY (account, region, name) REFERENCES functions ON DELETE CASCADE
+    );
+    """,
 )
 
 

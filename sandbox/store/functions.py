@@ -170,3 +170,56 @@ class FunctionRows:
             "DELETE FROM aliases WHERE account=? AND region=? AND name=? AND alias=?",
             (self.account, self.region, name, alias),
         )
+
+    # concurrency -------------------------------------------------------------------------
+    def reserved(self, conn: sqlite3.Connection, name: str) -> int | None:
+        row = conn.execute(
+            "SELECT reserved FROM functions WHERE account=? AND region=? AND name=?",
+            (self.account, self.region, name),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def set_reserved(self, conn: sqlite3.Connection, name: str, value: int | None) -> None:
+        conn.execute(
+            "UPDATE functions SET reserved=? WHERE account=? AND region=? AND name=?",
+            (value, self.account, self.region, name),
+        )
+
+    def all_reserved(self, conn: sqlite3.Connection) -> dict[str, int]:
+        """Reserved concurrency of every function of the scope that has one."""
+        rows = conn.execute(
+            "SELECT name, reserved FROM functions WHERE account=? AND region=? "
+            "AND reserved IS NOT NULL",
+            (self.account, self.region),
+        ).fetchall()
+        return {str(n): int(r) for n, r in rows}
+
+    def provisioned(
+        self, conn: sqlite3.Connection, name: str | None = None
+    ) -> list[tuple[str, str, int, str]]:
+        """(function, qualifier, requested, last modified) of the provisioned configs."""
+        sql = (
+            "SELECT name, qualifier, requested, last_modified FROM provisioned "
+            "WHERE account=? AND region=?"
+        )
+        params: tuple[object, ...] = (self.account, self.region)
+        if name is not None:
+            sql += " AND name=?"
+            params += (name,)
+        rows = conn.execute(sql + " ORDER BY name, qualifier", params).fetchall()
+        return [(str(a), str(b), int(c), str(d)) for a, b, c, d in rows]
+
+    def put_provisioned(
+        self, conn: sqlite3.Connection, name: str, qualifier: str, requested: int, modified: str
+    ) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO provisioned (account, region, name, qualifier, requested, "
+            "last_modified) VALUES (?, ?, ?, ?, ?, ?)",
+            (self.account, self.region, name, qualifier, requested, modified),
+        )
+
+    def delete_provisioned(self, conn: sqlite3.Connection, name: str, qualifier: str) -> None:
+        conn.execute(
+            "DELETE FROM provisioned WHERE account=? AND region=? AND name=? AND qualifier=?",
+            (self.account, self.region, name, qualifier),
+        )

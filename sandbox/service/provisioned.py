@@ -1,0 +1,157 @@
+"""Provisioned concurrency: environments initialised ahead of time (spec §4).
+
+For each config (a function's alias or published version, and a count) this keeps that many
+environments of the version the qualifier names, started with
+``AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`` and initialised before any
+request comes: ``IN_PROGRESS`` while they start, ``READY`` when all have finished INIT,
+``FAILED`` if INIT fails. When the alias moves to another version the environments are
+re-created for it. Admission serves a request from them while one is free; otherwise the
+request spills over to an on-demand environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sandbox.core.models import FunctionConfiguration
+from sandbox.core.telemetry import RecordKind
+from sandbox.service.environments import ExecutionEnvironment
+from sandbox.service.pool import EnvironmentManager, VersionPool
+
+__all__ = ["ProvisionedConcurrency", "ProvisionedState"]
+
+log = logging.getLogger("sandbox.provisioned")
+Key = tuple[str, str, str]  # account, function, qualifier
+
+
+@dataclass(slots=True)
+class ProvisionedState:
+    """Where one provisioned concurrency config stands."""
+
+    requested: int
+    version: str
+    allocated: int = 0
+    status: str = "IN_PROGRESS"
+    reason: str | None = None
+    pool: VersionPool | None = None
+    generation: int = 0
+    envs: list[ExecutionEnvironment] = field(default_factory=list)
+
+
+class ProvisionedConcurrency:
+    """The provisioned environments of every config of a sandbox."""
+
+    def __init__(self, envs: EnvironmentManager) -> None:
+        self._envs = envs
+        self._lock = threading.Lock()
+        self._states: dict[Key, ProvisionedState] = {}
+
+    def ready(self, account_id: str, function_name: str, qualifier: str) -> int:
+        """Initialised environments of the config (what admission may hand out)."""
+        with self._lock:
+            state = self._states.get((account_id, function_name, qualifier))
+            return state.allocated if state is not None else 0
+
+    def state(self, account_id: str, function_name: str, qualifier: str) -> ProvisionedState | None:
+        with self._lock:
+            return self._states.get((account_id, function_name, qualifier))
+
+    def apply(
+        self, account_id: str, qualifier: str, requested: int, config: FunctionConfiguration
+    ) -> ProvisionedState:
+        """Make the config have ``requested`` environments of ``config``'s version
+        (started in the background). A change of version or count starts over."""
+        key = (account_id, config.function_name, qualifier)
+        with self._lock:
+            current = self._states.get(key)
+            if (
+                current is not None
+                and current.version == config.version
+                and (current.requested == requested)
+            ):
+                return current
+            state = ProvisionedState(requested, config.version)
+            state.generation = (current.generation + 1) if current is not None else 1
+            state.pool = self._envs.pool(config, account_id, provisioned=qualifier)
+            self._states[key] = state
+        if current is not None and current.pool is not None:
+            if current.pool is not state.pool:
+                self._envs.retire(current.pool, "provisioned-concurrency-changed")
+            else:  # same version, new count: start again from zero in the same pool
+                self._envs.retire(current.pool, "provisioned-concurrency-changed")
+                state.pool = self._envs.pool(config, account_id, provisioned=qualifier)
+        threading.Thread(
+            target=self._allocate,
+            args=(key, state, config),
+            daemon=True,
+            name=f"lambda-sandbox-provision-{config.function_name}",
+        ).start()
+        return state
+
+    def _allocate(self, key: Key, state: ProvisionedState, config: FunctionConfiguration) -> None:
+        pool = state.pool
+        assert pool is not None
+        deps = self._envs.deps
+        for _ in range(state.requested):
+            with self._lock:
+                if self._states.get(key) is not state:
+                    return  # replaced or removed meanwhile
+            env = ExecutionEnvironment(
+                deps, config, account_id=key[0], init_type="provisioned-concurrency"
+            )
+            try:
+                ok = env.start(for_invocation=False)
+            except Exception as exc:
+                log.exception("provisioned environment failed to start")
+                ok, error = False, str(exc)
+            else:
+                error = "Function failed to initialize."
+            if not ok:
+                env.shutdown("init failed")
+                with self._lock:
+                    if self._states.get(key) is state:
+                        state.status, state.reason = "FAILED", error
+                self._record(key, state)
+                return
+            with self._lock:
+                current = self._states.get(key) is state
+            if not current or not self._envs.add_provisioned(pool, env):
+                env.shutdown("provisioned-concurrency-changed")
+                return
+            with self._lock:
+                state.allocated += 1
+                state.envs.append(env)
+                if state.allocated == state.requested:
+                    state.status = "READY"
+            if state.status == "READY":
+                self._record(key, state)
+
+    def _record(self, key: Key, state: ProvisionedState) -> None:
+        self._envs.deps.bus.emit(
+            RecordKind.ENV_STATE,
+            account_id=key[0],
+            function_name=key[1],
+            version=state.version,
+            detail={
+                "provisioned": key[2],
+                "status": state.status,
+                "reason": state.reason,
+                "allocated": state.allocated,
+                "requested": state.requested,
+            },
+        )
+
+    def remove(self, account_id: str, function_name: str, qualifier: str) -> None:
+        """The config is gone: its environments shut down."""
+        with self._lock:
+            state = self._states.pop((account_id, function_name, qualifier), None)
+        if state is not None and state.pool is not None:
+            self._envs.retire(state.pool, "provisioned-concurrency-removed")
+
+    def remove_function(self, account_id: str, function_name: str) -> None:
+        with self._lock:
+            keys = [k for k in self._states if k[:2] == (account_id, function_name)]
+        for key in keys:
+            self.remove(*key)
