@@ -338,6 +338,12 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     _install_logging(spec.get("log_format", "Text"))
 
 
+def _max_rss_kb() -> int:
+    """Peak resident memory in KiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
 def _host_pid() -> int:
     """This process's pid as the sandbox sees it (differs inside a PID namespace)."""
     try:
@@ -368,7 +374,7 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
                 "op": "init_error",
                 "init_ns": init_ns,
                 "error": init_error,
-                "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "max_rss_kb": _max_rss_kb(),
             },
         )
         os._exit(0)
@@ -379,7 +385,7 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
             "op": "ready",
             "pid": _host_pid(),
             "init_ns": init_ns,
-            "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "max_rss_kb": _max_rss_kb(),
         },
     )
     dumps = json.dumps
@@ -425,7 +431,5 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.write(1, LOG_SENTINEL)
-        _write_result(
-            ctrl_fd, status, duration_ns, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, out
-        )
+        _write_result(ctrl_fd, status, duration_ns, _max_rss_kb(), out)
         _request_id = ""

@@ -112,6 +112,7 @@ class ZygoteLauncher:
         self._closed = False
         self._zygote_dead = False
         self._sentinels: dict[int, int] = {}  # pid -> write end, closed when the pid exits
+        self._children: set[int] = set()  # environments of the current zygote
         self.zygote_pid: int | None = None
 
     def _start(self) -> socket.socket:
@@ -181,6 +182,7 @@ class ZygoteLauncher:
                 pid = int(header["pid"])
                 with self._exit_cv:
                     self._exits[pid] = ExitInfo.from_wait_status(header["status"])
+                    self._children.discard(pid)
                     self._exit_cv.notify_all()
                     writer = self._sentinels.pop(pid, None)
                 if writer is not None:
@@ -191,6 +193,9 @@ class ZygoteLauncher:
                 future.set_exception(RuntimeError("the lambda-sandbox zygote exited"))
         with self._exit_cv:
             self._zygote_dead = True
+            for pid in self._children:  # they died with it (parent-death signal)
+                self._exits.setdefault(pid, ExitInfo(signal=9))
+            self._children = set()
             self._exit_cv.notify_all()
             writers, self._sentinels = list(self._sentinels.values()), {}
         for writer in writers:  # the zygote is gone, and its environments with it
@@ -242,13 +247,12 @@ class ZygoteLauncher:
                 os.close(writer)  # already gone
             else:
                 self._sentinels[pid] = writer
+                self._children.add(pid)
         return _ZygoteChild(pid, self, reader)
 
     def wait_exit(self, pid: int, timeout: float) -> ExitInfo | None:
         with self._exit_cv:
             self._exit_cv.wait_for(lambda: pid in self._exits or self._zygote_dead, timeout)
-            if pid not in self._exits and self._zygote_dead:
-                return ExitInfo(signal=9)  # died with the zygote (parent-death signal)
             return self._exits.pop(pid, None)
 
     def close(self) -> None:

@@ -479,6 +479,12 @@ class EnvironmentProcess:
                 os.killpg(self.pid, signal.SIGCONT)
             self._frozen = False
 
+    def alive(self) -> bool:
+        """Whether the process is still running (its exit sentinel has not fired)."""
+        if self.exit_info is not None or self._closed:
+            return False
+        return not select.select([self._sentinel], [], [], 0)[0]
+
     @property
     def frozen(self) -> bool:
         return self._frozen

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -155,8 +156,8 @@ def _aws_environment(
     }
     if config.logging_config.log_format == "JSON" and config.logging_config.application_log_level:
         env["AWS_LAMBDA_LOG_LEVEL"] = config.logging_config.application_log_level
-    host_bin = str(Path(os.__file__).resolve().parent.parent.parent / "bin")
-    env["PATH"] += ":" + host_bin  # so `python` in a subprocess finds the host interpreter
+    # so `python` in a subprocess finds this interpreter (and its virtual environment)
+    env["PATH"] += ":" + str(Path(sys.executable).parent)
     env.update(config.environment)
     return env
 
@@ -188,6 +189,8 @@ class ExecutionEnvironment:
         self.invocations = 0
         self._pending_init_ms: float | None = None  # reported in the first REPORT
         self._reinit_phase = "init"
+        self._busy_recorded = False
+        self._flight: InFlight | None = None
         self._request: EnvironmentRequest | None = None
         self._cold_reason = ""
         self._last_rss_mb = 0
@@ -355,6 +358,7 @@ class ExecutionEnvironment:
             self._set_state(
                 EnvironmentState.BUSY if for_invocation else EnvironmentState.IDLE, "init complete"
             )
+            self._busy_recorded = for_invocation
             if not for_invocation:
                 self._freeze_idle()
             return True
@@ -378,10 +382,10 @@ class ExecutionEnvironment:
         # A failed INIT is retried inside the invocation ("suppressed init", phase invoke);
         # a reset environment runs a fresh INIT before the invocation (phase init).
         self._reinit_phase = "invoke" if self.state is EnvironmentState.FAILED else "init"
-        # no record: the invocation's own record is this BUSY period
-        self._set_state(
-            EnvironmentState.BUSY, "invocation", record=self.state is not EnvironmentState.IDLE
-        )
+        # a warm start makes no record (the invocation's own record is this BUSY period);
+        # leaving FAILED or RESETTING does, and then so does the return to IDLE
+        self._busy_recorded = self.state is not EnvironmentState.IDLE
+        self._set_state(EnvironmentState.BUSY, "invocation", record=self._busy_recorded)
 
     def invoke(self, request: EnvironmentRequest, *, cold: bool, reason: str = "") -> RawResult:
         """Run one invocation in this (BUSY) environment; ``reason`` explains a cold start."""
@@ -428,7 +432,7 @@ class ExecutionEnvironment:
             limit = flight.timeout_s if phase == "invoke" else self.init_limit_s
             outcome = self._run_init(phase, limit, rid, sink=log)
             if not outcome.ok or self.process is None:
-                return self._init_failure(outcome, rid, lines, flight.t0, cold, log)
+                return self._init_failure(outcome, rid, lines, flight, log)
             if phase == "init":
                 flight.init_ms = outcome.init_ms
         remaining = flight.timeout_s - (time.perf_counter() - flight.t0)
@@ -439,6 +443,7 @@ class ExecutionEnvironment:
             "trace": _trace_id(),
             "client_context": request.client_context,
         }
+        self._flight = flight
         early = self.process.begin_invoke(
             header,
             request.payload,
@@ -452,6 +457,7 @@ class ExecutionEnvironment:
 
     def complete_invoke(self, flight: InFlight, outcome: InvokeOutcome) -> RawResult:
         """Turn the process's outcome into Lambda's answer, log lines and telemetry."""
+        self._flight = None
         self.invocations += 1
         duration_ms = (
             outcome.duration_ms
@@ -501,7 +507,8 @@ class ExecutionEnvironment:
             with contextlib.suppress(ValueError, AttributeError):
                 error_type = json.loads(body).get("errorType")
         elif out.status == "timeout":
-            reset, status, error_type, report_status = True, "timeout", None, "timeout"
+            reset, status, report_status = True, "timeout", "timeout"
+            error_type = "Sandbox.Timedout"  # for telemetry; the REPORT line has none
             log(timeout_line(iso8601_ms(time.time_ns() / 1e9), rid, timeout_s))
             body = json.dumps(timeout_error(rid, timeout_s)).encode()
             function_error = "Unhandled"
@@ -521,7 +528,13 @@ class ExecutionEnvironment:
         log(end_line(rid))
         log(
             report_line(
-                rid, duration_ms, cfg.memory_size, max_mem, init_ms, report_status, error_type
+                rid,
+                duration_ms,
+                cfg.memory_size,
+                max_mem,
+                init_ms,
+                report_status,
+                None if report_status == "timeout" else error_type,
             )
         )
         self._invocation_record(start, duration_ms, rid, status, error_type, cold)
@@ -532,8 +545,9 @@ class ExecutionEnvironment:
         )
 
     def _init_failure(
-        self, outcome: InitOutcome, rid: str, lines: list[str], t0: float, cold: bool, log: LogSink
+        self, outcome: InitOutcome, rid: str, lines: list[str], flight: InFlight, log: LogSink
     ) -> RawResult:
+        cold = flight.cold
         error: dict[str, object] = dict(outcome.error or {})
         status, report_type = "error", None
         if outcome.timed_out:
@@ -550,7 +564,7 @@ class ExecutionEnvironment:
                 error = dict(exit_error(rid, desc))
             error.setdefault("requestId", "")  # spec §1.1: the init error keeps requestId ""
             report_type = str(error.get("errorType", "Runtime.Unknown"))
-        duration_ms = (time.perf_counter() - t0) * 1000
+        duration_ms = (time.perf_counter() - flight.t0) * 1000
         memory = max(outcome.max_rss_mb, self._last_rss_mb, 1)
         log(end_line(rid))
         log(
@@ -560,7 +574,7 @@ class ExecutionEnvironment:
         )
         self.invocations += 1
         error_type = str(error.get("errorType", "Runtime.Unknown"))
-        self._invocation_record(self.deps.clock.time(), duration_ms, rid, status, error_type, cold)
+        self._invocation_record(flight.start, duration_ms, rid, status, error_type, cold)
         return RawResult(
             json.dumps(error).encode(),
             "Unhandled",
@@ -575,11 +589,30 @@ class ExecutionEnvironment:
     def abort(self, reason: str) -> None:
         """The invocation in progress was abandoned (the caller was interrupted): the runtime
         is killed so its late answer can never reach another request."""
+        flight, self._flight = self._flight, None
         if self.process is not None:
             self.process.kill()
             self.process = None
+        if flight is not None:
+            duration_ms = (time.perf_counter() - flight.t0) * 1000
+            self._invocation_record(
+                flight.start,
+                duration_ms,
+                flight.request.request_id,
+                "failure",
+                "Sandbox.Interrupted",
+                flight.cold,
+            )
         if self.state is EnvironmentState.BUSY:
             self._set_state(EnvironmentState.RESETTING, reason)
+
+    def check_alive(self) -> None:
+        """An idle environment whose runtime died meanwhile (its zygote was killed, say) is
+        reset: the next invocation runs INIT again instead of failing."""
+        if self.process is not None and not self.process.alive():
+            self.process.kill()
+            self.process = None
+            self._set_state(EnvironmentState.RESETTING, "runtime died while idle")
 
     def _stopping(self) -> bool:
         return self.state in (EnvironmentState.SHUTTING_DOWN, EnvironmentState.STOPPED)
@@ -602,7 +635,10 @@ class ExecutionEnvironment:
             if self.process is None:
                 self._set_state(EnvironmentState.FAILED, "init failed")
                 return
-            self._set_state(EnvironmentState.IDLE, "invocation complete", record=False)
+            self._set_state(
+                EnvironmentState.IDLE, "invocation complete", record=self._busy_recorded
+            )
+            self._busy_recorded = False
             self.process.freeze()  # spec §1.1: an idle environment is frozen
         elif self.state is EnvironmentState.RESETTING:
             return  # stays resetting until the next invocation re-initialises it

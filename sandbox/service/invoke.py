@@ -86,7 +86,7 @@ class InvokeService:
             )
         resolved = self.functions.resolve(function_name, qualifier)
         body = encode_payload(payload, itype)
-        self._check_runtime(resolved)
+        self._check_runtime(resolved.config)
         context = (
             parse_client_context(client_context)
             if itype is InvocationType.REQUEST_RESPONSE
@@ -112,7 +112,9 @@ class InvokeService:
         )
         if version == resolved.config.version:
             return resolved.config
-        return self.functions.version_configuration(resolved.ref.unqualified_arn, version)
+        config = self.functions.version_configuration(resolved.ref.unqualified_arn, version)
+        self._check_runtime(config)  # the weighted version may run another runtime
+        return config
 
     def run(
         self,
@@ -156,7 +158,7 @@ class InvokeService:
                 concurrency, "concurrency", "Member must have value greater than or equal to 1"
             )
         resolved = self.functions.resolve(function_name, qualifier)
-        self._check_runtime(resolved)
+        self._check_runtime(resolved.config)
         bodies = [encode_payload(p, InvocationType.REQUEST_RESPONSE) for p in payloads]
         burst = Burst(
             self.envs,
@@ -168,11 +170,12 @@ class InvokeService:
         )
         return burst.run()
 
-    def _check_runtime(self, resolved: ResolvedFunction) -> None:
-        if resolved.config.runtime not in EXECUTABLE_RUNTIMES:
+    @staticmethod
+    def _check_runtime(config: FunctionConfiguration) -> None:
+        if config.runtime not in EXECUTABLE_RUNTIMES:
             raise InvalidRuntimeException(
-                f"The runtime {resolved.config.runtime} is not available in lambda-sandbox: "
-                "it runs Python runtimes (python3.10 and later) on this machine's interpreter."
+                f"The runtime {config.runtime} is not available in lambda-sandbox: "
+                "it runs Python runtimes (python3.9 and later) on this machine's interpreter."
             )
 
     def _async(self) -> AsyncInvoker:

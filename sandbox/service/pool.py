@@ -172,6 +172,7 @@ class EnvironmentManager:
             if env is None:
                 return None
             pool.busy.add(env)
+        env.check_alive()
         cold = env.process is None
         if env.state is EnvironmentState.RESETTING:
             reason = "reset"
