@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from sandbox import errors
 from sandbox.core.clock import Clock, RealClock, ScaledClock
+from sandbox.core.concurrency import AccountLimits
 from sandbox.core.invocation import InvokeResult
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
 from sandbox.core.models import (
@@ -33,7 +34,6 @@ from sandbox.core.models import (
     GetFunctionResult,
     VersionList,
 )
-from sandbox.core.models import FunctionConfiguration as _Config
 from sandbox.service.functions import FunctionService
 from sandbox.service.scheduler import Scheduler
 from sandbox.service.telemetry import TelemetryBus
@@ -41,9 +41,8 @@ from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
 
 if TYPE_CHECKING:  # the runtime is imported on the first invocation, not with the package
-    from sandbox.runtime.process import Launcher
+    from sandbox.service.engine import Engine
     from sandbox.service.invoke import AsyncInvoker, InvokeService
-    from sandbox.service.pool import EnvironmentManager
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Sandbox", "default_home"]
 
@@ -75,7 +74,7 @@ def _rmtree(path: Path) -> None:
 
 class _Shared:
     """What every account view of one sandbox shares: the store, the clock, the telemetry
-    bus and the runtime (started lazily, on the first invocation)."""
+    bus, the settings, and the engine that runs functions (started on first use)."""
 
     def __init__(
         self,
@@ -84,6 +83,7 @@ class _Shared:
         *,
         ephemeral: bool,
         region: str,
+        limits: AccountLimits,
         keep_alive: float,
         start_method: str | None,
         isolation: str | None,
@@ -92,6 +92,7 @@ class _Shared:
         self.clock = clock
         self.ephemeral = ephemeral
         self.region = region
+        self.limits = limits
         self.db = Database(home / "lambda.db")
         self.artifacts = ArtifactStore(home)
         self.bus = TelemetryBus(clock)
@@ -99,49 +100,53 @@ class _Shared:
         self.keep_alive = keep_alive
         self._start_method = start_method
         self._isolation_mode = isolation
-        self._envs: EnvironmentManager | None = None
-        self._launcher: Launcher | None = None
+        self._engine: Engine | None = None
         self.async_invoker: AsyncInvoker | None = None
         self.services: list[FunctionService] = []
         self.closed = False
         self.lock = threading.RLock()
 
-    def environments(self) -> EnvironmentManager:
-        """The environment manager, starting the runtime on first use."""
+    @property
+    def started(self) -> bool:
+        return self._engine is not None
+
+    def engine(self) -> Engine:
+        """The engine that runs functions, started on first use."""
         with self.lock:
             if self.closed:
                 raise errors.SandboxClosedError("the sandbox is closed")
-            if self._envs is None:
-                from sandbox.runtime.isolation import Isolation
-                from sandbox.runtime.launcher import default_launcher
-                from sandbox.service.environments import RuntimeDeps
-                from sandbox.service.pool import EnvironmentManager
+            if self._engine is None:
+                from sandbox.service.engine import Engine
 
-                self._launcher = default_launcher(self._start_method)
-                envs_dir = self.home / "environments"
-                envs_dir.mkdir(parents=True, exist_ok=True)
-                deps = RuntimeDeps(
-                    launcher=self._launcher,
+                self._engine = Engine(
+                    db=self.db,
+                    artifacts=self.artifacts,
                     bus=self.bus,
                     clock=self.clock,
-                    envs_dir=envs_dir,
+                    scheduler=self.scheduler,
+                    home=self.home,
                     region=self.region,
-                    code_path=self._code_path,
-                    isolation=Isolation(self._isolation_mode),
+                    limits=self.limits,
+                    keep_alive=self.keep_alive,
+                    start_method=self._start_method,
+                    isolation=self._isolation_mode,
                 )
-                self._envs = EnvironmentManager(deps, self.scheduler, keep_alive=self.keep_alive)
                 for service in self.services:
-                    service.subscribe(self._envs.on_change)
-            return self._envs
+                    self._attach(service)
+                self._engine.start_provisioned()
+            return self._engine
 
-    def _code_path(self, config: _Config) -> Path:
-        return self.artifacts.extracted(config.code_sha256_hex)
+    def _attach(self, service: FunctionService) -> None:
+        assert self._engine is not None
+        service.subscribe(self._engine.on_change)
+        service.provisioned_probe = self._engine.provisioned.probe
 
     def register(self, service: FunctionService) -> None:
         with self.lock:
+            service.limits = self.limits
             self.services.append(service)
-            if self._envs is not None:
-                service.subscribe(self._envs.on_change)
+            if self._engine is not None:
+                self._attach(service)
 
     def close(self) -> None:
         with self.lock:
@@ -150,11 +155,9 @@ class _Shared:
             self.closed = True
         if self.async_invoker is not None:
             self.async_invoker.close()
-        if self._envs is not None:
-            self._envs.close()
+        if self._engine is not None:
+            self._engine.close()
         self.scheduler.close()
-        if self._launcher is not None:
-            self._launcher.close()
         self.db.close()
         if self.ephemeral:
             _rmtree(self.home)
@@ -187,6 +190,13 @@ class Sandbox:
             exists) or ``"spawn"``.
         isolation: ``"namespaces"`` (code at /var/task, private /tmp), ``"paths"``, or
             ``None``/``"auto"`` to use namespaces where the machine allows them.
+        concurrency_limit: the account's concurrency quota (1,000 on AWS; 10 makes a
+            classroom's limits easy to reach). 10 % of it (AWS: 100 of 1,000) must stay
+            unreserved.
+        scaling_rate, scaling_period: a function adds at most ``scaling_rate`` new
+            environments per ``scaling_period`` seconds of platform time (AWS: 1,000 per 10).
+        request_rate_factor: requests per second allowed per unit of concurrency (AWS: 10);
+            0 turns the request-rate limit off.
 
     Example:
         >>> from sandbox import Sandbox
@@ -210,6 +220,10 @@ class Sandbox:
         keep_alive: float = DEFAULT_KEEP_ALIVE,
         start_method: str | None = None,
         isolation: str | None = None,
+        concurrency_limit: int = 1000,
+        scaling_rate: int = 1000,
+        scaling_period: float = 10.0,
+        request_rate_factor: int = 10,
         _ephemeral: bool = False,
         _shared: _Shared | None = None,
     ) -> None:
@@ -225,11 +239,18 @@ class Sandbox:
             if clock is None:
                 clock = ScaledClock(time_scale) if time_scale else RealClock()
             path = Path(home).expanduser() if home is not None else default_home()
+            try:
+                limits = AccountLimits(
+                    concurrency_limit, scaling_rate, scaling_period, request_rate_factor
+                )
+            except ValueError as exc:
+                raise errors.InvalidParameterValueException(str(exc)) from exc
             _shared = _Shared(
                 path,
                 clock,
                 ephemeral=_ephemeral,
                 region=region,
+                limits=limits,
                 keep_alive=keep_alive,
                 start_method=start_method,
                 isolation=isolation,
@@ -259,8 +280,8 @@ class Sandbox:
             from sandbox.service.invoke import AsyncInvoker, InvokeService
 
             shared = self._shared
-            envs = shared.environments()
-            self._invoker = InvokeService(self._functions, envs, shared.bus, shared.clock)
+            engine = shared.engine()
+            self._invoker = InvokeService(self._functions, engine, shared.bus, shared.clock)
             with shared.lock:
                 if shared.async_invoker is None:
                     shared.async_invoker = AsyncInvoker(self._invoker, shared.bus)
@@ -313,7 +334,7 @@ class Sandbox:
         qualifier: str | None = None,
         concurrency: int = 10,
         log_type: str = "None",
-    ) -> list[InvokeResult]:
+    ) -> list[InvokeResult | errors.LambdaError]:
         """A burst: one synchronous invocation per payload, ``concurrency`` at a time.
 
         Each invocation behaves exactly as :meth:`invoke` (an environment serves one request
@@ -338,7 +359,7 @@ class Sandbox:
     def isolation(self) -> str:
         """``"namespaces"`` (functions see /var/task, /opt and a private /tmp, in their own
         user, mount and PID namespaces) or ``"paths"`` (per-environment directories)."""
-        return self._shared.environments().deps.isolation.mode
+        return self._shared.engine().envs.deps.isolation.mode
 
     @property
     def telemetry(self) -> TelemetryBus:
@@ -348,7 +369,7 @@ class Sandbox:
     def environments(self) -> list[dict[str, object]]:
         """The live execution environments, one row each."""
         shared = self._shared
-        if shared._envs is None:
+        if not shared.started or shared.closed:
             return []
         return [
             {
@@ -361,7 +382,7 @@ class Sandbox:
                 "invocations": e.invocations,
                 "log_stream": e.stream,
             }
-            for e in shared._envs.environments()
+            for e in shared.engine().envs.environments()
         ]
 
     def for_account(self, account_id: str) -> Sandbox:

@@ -16,13 +16,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sandbox.core.invocation import InvokeResult
 from sandbox.core.models import FunctionConfiguration
+from sandbox.errors import LambdaError, TooManyRequestsException
 from sandbox.runtime.process import EnvironmentProcess, InvokeOutcome
 from sandbox.service.environments import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.functions import ResolvedFunction
-from sandbox.service.pool import Checkout, EnvironmentManager
+
+if TYPE_CHECKING:
+    from sandbox.service.engine import Engine
+from sandbox.service.admission import Lease
+from sandbox.service.pool import Checkout
 
 __all__ = ["Burst"]
 
@@ -38,6 +44,7 @@ class _Slot:
     flight: InFlight
     config: FunctionConfiguration
     process: EnvironmentProcess
+    lease: Lease
 
 
 class Burst:
@@ -45,7 +52,7 @@ class Burst:
 
     def __init__(
         self,
-        envs: EnvironmentManager,
+        engine: Engine,
         resolved: ResolvedFunction,
         bodies: list[bytes],
         *,
@@ -53,19 +60,22 @@ class Burst:
         choose: Chooser,
         make_result: ResultMaker,
     ) -> None:
-        self._envs = envs
+        self._envs = engine.envs
+        self._admission = engine.admission
         self._resolved = resolved
         self._bodies = bodies
         self._concurrency = concurrency
         self._choose = choose
         self._make_result = make_result
-        self._results: list[InvokeResult | None] = [None] * len(bodies)
+        self._results: list[InvokeResult | LambdaError | None] = [None] * len(bodies)
         self._next = 0
         self._slots: dict[int, _Slot] = {}  # by descriptor (three per slot)
         self._active: set[int] = set()  # indexes in flight
         self._poller = select.poll()
 
-    def run(self) -> list[InvokeResult]:
+    def run(self) -> list[InvokeResult | LambdaError]:
+        """The results in the order of the payloads; a throttled request's place holds its
+        ``TooManyRequestsException``."""
         try:
             next_check = time.monotonic() + _CHECK_EVERY
             while self._next < len(self._bodies) or self._active:
@@ -92,32 +102,63 @@ class Burst:
                 if slot.index in self._active:  # interrupted: never hand a busy runtime back
                     slot.checkout.env.abort("invocation abandoned")
                     self._envs.release(slot.checkout)
+                    self._admission.release(slot.lease)
         return [r for r in self._results if r is not None]
 
     def _take(self) -> int:
         index, self._next = self._next, self._next + 1
         return index
 
-    def _request(self, index: int) -> EnvironmentRequest:
-        ref = self._resolved.ref
-        return EnvironmentRequest(
-            str(uuid.uuid4()), self._bodies[index], ref.arn, None, None, ref.qualifier
-        )
-
     def _start(self, index: int, reuse: Checkout | None) -> None:
         """Send request ``index`` to ``reuse`` (an environment that just finished one) or to
-        one from the pool."""
+        one from the pool — after admission, which may throttle it."""
         config = self._choose(self._resolved)
+        ref = self._resolved.ref
+        request_id = str(uuid.uuid4())
+        try:
+            lease = self._admission.admit(
+                ref.account_id, ref.name, qualifier=ref.qualifier, request_id=request_id
+            )
+        except TooManyRequestsException as exc:
+            self._results[index] = exc
+            if reuse is not None:
+                self._envs.release(reuse)
+            return
+        wanted_pool = lease.provisioned or ""
         if reuse is not None and (
             reuse.env.config.version != config.version
             or reuse.pool is None
             or reuse.pool.retired
+            or reuse.pool.provisioned != wanted_pool
             or reuse.env.process is None
         ):
             self._envs.release(reuse)
             reuse = None
-        checkout = reuse or self._envs.acquire(config, self._resolved.ref.account_id)
-        request = self._request(index)
+        request = EnvironmentRequest(
+            request_id,
+            self._bodies[index],
+            ref.arn,
+            None,
+            None,
+            ref.qualifier,
+            "RequestResponse",
+            lease.spillover,
+        )
+        try:
+            checkout = reuse or self._envs.acquire(
+                config,
+                ref.account_id,
+                provisioned=lease.provisioned,
+                spillover=lease.spillover,
+                request_id=request_id,
+            )
+        except TooManyRequestsException as exc:  # the scaling rate refused a new environment
+            self._admission.release(lease)
+            self._results[index] = exc
+            return
+        except BaseException:
+            self._admission.release(lease)
+            raise
         try:
             if reuse is not None:
                 flight = checkout.env.begin_invoke(request, cold=False, reason="warm")
@@ -128,14 +169,16 @@ class Burst:
         except BaseException:
             checkout.env.abort("invocation abandoned")
             self._envs.release(checkout)
+            self._admission.release(lease)
             raise
         if isinstance(flight, RawResult):  # ended at once (INIT failed)
             self._results[index] = self._make_result(flight, request.request_id, config.version)
             self._envs.release(checkout)
+            self._admission.release(lease)
             return
         process = checkout.env.process
         assert process is not None
-        slot = _Slot(index, checkout, flight, config, process)
+        slot = _Slot(index, checkout, flight, config, process, lease)
         self._active.add(index)
         for fd in process.fds:
             self._slots[fd] = slot
@@ -148,6 +191,7 @@ class Burst:
                 del self._slots[fd]
                 self._poller.unregister(fd)
         raw = slot.checkout.env.complete_invoke(slot.flight, outcome)
+        self._admission.release(slot.lease)
         self._results[slot.index] = self._make_result(
             raw, slot.flight.request.request_id, slot.config.version
         )

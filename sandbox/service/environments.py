@@ -79,6 +79,7 @@ class EnvironmentRequest:
     sink: LogSink | None = None
     qualifier: str | None = None
     invocation_type: str = "RequestResponse"
+    spillover: bool = False  # its qualifier's provisioned environments were all busy
 
 
 @dataclass(slots=True)
@@ -264,6 +265,7 @@ class ExecutionEnvironment:
                 "cold_reason": self._cold_reason if cold else None,
                 "qualifier": request.qualifier if request else None,
                 "invocation_type": request.invocation_type if request else "RequestResponse",
+                "spillover": request.spillover if request else False,
             },
         )
 

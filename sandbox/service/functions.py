@@ -46,6 +46,7 @@ from sandbox.errors import (
     validation_error,
 )
 from sandbox.service.aliases import AliasesMixin
+from sandbox.service.concurrency import ConcurrencyMixin
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
 from sandbox.service.versions import VersionsMixin
 from sandbox.store.packaging import CodePackage, package_code
@@ -57,10 +58,6 @@ DEFAULT_HANDLER = "lambda_function.lambda_handler"
 _LAYER_VERSION_ARN = re.compile(
     r"^arn:[a-zA-Z0-9-]+:lambda:(?P<region>[a-zA-Z0-9-]+):(?P<account>\d{12}):"
     r"layer:(?P<name>[a-zA-Z0-9-_]+):(?P<version>[0-9]+)$"
-)
-_REVISION_MISMATCH = (
-    "The Revision Id provided does not match the latest Revision Id. Call the "
-    "GetFunction/GetAlias API to retrieve the latest Revision Id"
 )
 
 
@@ -86,9 +83,9 @@ def _size(value: int | Mapping[str, object] | None, default: int) -> int:
     return int(value)
 
 
-class FunctionService(VersionsMixin, AliasesMixin, FunctionScope):
-    """Functions, versions and aliases of one account in one region (see
-    :class:`~sandbox.service.scope.FunctionScope` for the arguments)."""
+class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionScope):
+    """Functions, versions, aliases and concurrency settings of one account in one region
+    (see :class:`~sandbox.service.scope.FunctionScope` for the arguments)."""
 
     def _store_code(self, package: CodePackage) -> None:
         self._artifacts.put(package.zip_bytes)
@@ -240,12 +237,15 @@ class FunctionService(VersionsMixin, AliasesMixin, FunctionScope):
         """GetFunction: configuration, a ``file://`` location of the code, and tags."""
         resolved = self.resolve(function_name, qualifier)
         with self._db.read() as conn:
-            tags = self._rows_for(resolved.ref).tags(conn, resolved.ref.name)
+            rows = self._rows_for(resolved.ref)
+            tags = rows.tags(conn, resolved.ref.name)
+            reserved = rows.reserved(conn, resolved.ref.name)
         location = self._artifacts.path(resolved.config.code_sha256_hex).as_uri()
         return GetFunctionResult(
             configuration=resolved.config,
             code=FunctionCodeLocation(repository_type="S3", location=location),
             tags=tags,
+            reserved_concurrent_executions=reserved,
         )
 
     def resolve(self, function_name: str, qualifier: str | None = None) -> ResolvedFunction:
@@ -480,6 +480,7 @@ class FunctionService(VersionsMixin, AliasesMixin, FunctionScope):
                         f"[{', '.join(users)}]"
                     )
                 rows.delete_version(conn, ref.name, int(ref.qualifier))
+                rows.delete_provisioned(conn, ref.name, ref.qualifier)
         if ref.qualifier is None:
             self._emit("deleted", ref)
         else:

@@ -30,9 +30,9 @@ from sandbox.core.telemetry import RecordKind
 from sandbox.core.validation import EXECUTABLE_RUNTIMES
 from sandbox.errors import InvalidRuntimeException, LambdaError, validation_error
 from sandbox.service.burst import Burst
+from sandbox.service.engine import Engine
 from sandbox.service.environments import EnvironmentRequest, RawResult
 from sandbox.service.functions import FunctionService, ResolvedFunction
-from sandbox.service.pool import EnvironmentManager
 from sandbox.service.telemetry import TelemetryBus
 
 __all__ = ["AsyncInvoker", "InvokeService"]
@@ -47,14 +47,16 @@ class InvokeService:
     def __init__(
         self,
         functions: FunctionService,
-        envs: EnvironmentManager,
+        engine: Engine,
         bus: TelemetryBus,
         clock: Clock,
         *,
         rng: random.Random | None = None,
     ) -> None:
         self.functions = functions
-        self.envs = envs
+        self.engine = engine
+        self.envs = engine.envs
+        self.admission = engine.admission
         self.bus = bus
         self.clock = clock
         self.rng = rng or random.Random()
@@ -129,17 +131,36 @@ class InvokeService:
     ) -> InvokeResult:
         """Run one invocation synchronously in an environment."""
         config = self.executed_config(resolved)
-        request = EnvironmentRequest(
-            request_id,
-            body,
-            resolved.ref.arn,
-            client_context,
-            on_log,
-            resolved.ref.qualifier,
-            invocation_type,
+        ref = resolved.ref
+        # admission first (spec §4): a lease, or TooManyRequestsException
+        lease = self.admission.admit(
+            ref.account_id,
+            ref.name,
+            qualifier=ref.qualifier,
+            request_id=request_id,
+            invocation_type=invocation_type,
         )
-        with self.envs.checkout(config, resolved.ref.account_id) as checkout:
-            raw = checkout.env.invoke(request, cold=checkout.cold, reason=checkout.reason)
+        try:
+            request = EnvironmentRequest(
+                request_id,
+                body,
+                ref.arn,
+                client_context,
+                on_log,
+                ref.qualifier,
+                invocation_type,
+                lease.spillover,
+            )
+            with self.envs.checkout(
+                config,
+                ref.account_id,
+                provisioned=lease.provisioned,
+                spillover=lease.spillover,
+                request_id=request_id,
+            ) as checkout:
+                raw = checkout.env.invoke(request, cold=checkout.cold, reason=checkout.reason)
+        finally:
+            self.admission.release(lease)
         return _result(raw, request_id, config.version, log_type)
 
     def invoke_many(
@@ -150,7 +171,7 @@ class InvokeService:
         qualifier: str | None = None,
         concurrency: int = 10,
         log_type: str = "None",
-    ) -> list[InvokeResult]:
+    ) -> list[InvokeResult | LambdaError]:
         """Run many synchronous invocations with ``concurrency`` of them in flight at once,
         driven by this one thread (a poll loop over the environments' descriptors)."""
         if concurrency < 1:
@@ -161,7 +182,7 @@ class InvokeService:
         self._check_runtime(resolved.config)
         bodies = [encode_payload(p, InvocationType.REQUEST_RESPONSE) for p in payloads]
         burst = Burst(
-            self.envs,
+            self.engine,
             resolved,
             bodies,
             concurrency=concurrency,

@@ -30,7 +30,7 @@ from sandbox.service.scheduler import Scheduler
 __all__ = ["COLD_CAUSES", "Checkout", "EnvironmentManager", "VersionPool"]
 
 PoolKey = tuple[str, str, str, str, str]  # account, function, version, revision, provisioned
-ScalingGate = Callable[[str, str], None]  # (account, function): raises to refuse a new env
+ScalingGate = Callable[[str, str, str], None]  # account, function, request id: may throttle
 
 # Why an invocation had to initialise an environment (machine-readable causes).
 COLD_CAUSES = {
@@ -134,9 +134,12 @@ class EnvironmentManager:
         *,
         provisioned: str | None = None,
         spillover: bool = False,
+        request_id: str = "",
     ) -> Iterator[Checkout]:
         """An environment for one invocation, returned to its pool afterwards."""
-        checkout = self.acquire(config, account_id, provisioned=provisioned, spillover=spillover)
+        checkout = self.acquire(
+            config, account_id, provisioned=provisioned, spillover=spillover, request_id=request_id
+        )
         try:
             yield checkout
         except BaseException:  # e.g. KeyboardInterrupt while waiting for the answer
@@ -152,6 +155,7 @@ class EnvironmentManager:
         *,
         provisioned: str | None = None,
         spillover: bool = False,
+        request_id: str = "",
     ) -> Checkout:
         """Take an idle environment of ``config``'s version — from the provisioned pool of
         ``provisioned`` first, if given — or cold-start a new on-demand one. Every
@@ -164,7 +168,7 @@ class EnvironmentManager:
         checkout = self._take_idle(pool)
         if checkout is not None:
             return checkout
-        return self._cold_start(pool, account_id, spillover)
+        return self._cold_start(pool, account_id, spillover, request_id)
 
     def _take_idle(self, pool: VersionPool) -> Checkout | None:
         with pool.lock:
@@ -195,9 +199,11 @@ class EnvironmentManager:
             return "provisioned-spillover" if spillover else "all-busy"
         return "keep-alive-expired" if pool.expired else "no-idle-environment"
 
-    def _cold_start(self, pool: VersionPool, account_id: str, spillover: bool) -> Checkout:
+    def _cold_start(
+        self, pool: VersionPool, account_id: str, spillover: bool, request_id: str
+    ) -> Checkout:
         if self.scaling_gate is not None:
-            self.scaling_gate(account_id, pool.config.function_name)
+            self.scaling_gate(account_id, pool.config.function_name, request_id)
         env = ExecutionEnvironment(self.deps, pool.config, account_id=account_id)
         with pool.lock:
             reason = self._cold_reason(pool, spillover)

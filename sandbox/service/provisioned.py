@@ -19,8 +19,10 @@ from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import RecordKind
 from sandbox.service.environments import ExecutionEnvironment
 from sandbox.service.pool import EnvironmentManager, VersionPool
+from sandbox.store.db import Database
+from sandbox.store.functions import FunctionRows
 
-__all__ = ["ProvisionedConcurrency", "ProvisionedState"]
+__all__ = ["ProvisionedConcurrency", "ProvisionedState", "provisioned_targets"]
 
 log = logging.getLogger("sandbox.provisioned")
 Key = tuple[str, str, str]  # account, function, qualifier
@@ -66,22 +68,20 @@ class ProvisionedConcurrency:
         key = (account_id, config.function_name, qualifier)
         with self._lock:
             current = self._states.get(key)
-            if (
-                current is not None
-                and current.version == config.version
-                and (current.requested == requested)
-            ):
+            unchanged = current is not None and (current.version, current.requested) == (
+                config.version,
+                requested,
+            )
+            if unchanged and current is not None:
                 return current
-            state = ProvisionedState(requested, config.version)
-            state.generation = (current.generation + 1) if current is not None else 1
-            state.pool = self._envs.pool(config, account_id, provisioned=qualifier)
-            self._states[key] = state
         if current is not None and current.pool is not None:
-            if current.pool is not state.pool:
-                self._envs.retire(current.pool, "provisioned-concurrency-changed")
-            else:  # same version, new count: start again from zero in the same pool
-                self._envs.retire(current.pool, "provisioned-concurrency-changed")
-                state.pool = self._envs.pool(config, account_id, provisioned=qualifier)
+            # a new version or count: the old environments go, new ones start from zero
+            self._envs.retire(current.pool, "provisioned-concurrency-changed")
+        state = ProvisionedState(requested, config.version)
+        state.generation = (current.generation + 1) if current is not None else 1
+        state.pool = self._envs.pool(config, account_id, provisioned=qualifier)
+        with self._lock:
+            self._states[key] = state
         threading.Thread(
             target=self._allocate,
             args=(key, state, config),
@@ -150,8 +150,52 @@ class ProvisionedConcurrency:
         if state is not None and state.pool is not None:
             self._envs.retire(state.pool, "provisioned-concurrency-removed")
 
-    def remove_function(self, account_id: str, function_name: str) -> None:
+    def sync(
+        self,
+        account_id: str,
+        function_name: str,
+        targets: list[tuple[str, int, FunctionConfiguration]],
+    ) -> None:
+        """Make the function's provisioned environments match ``targets`` (qualifier,
+        count, version): new or changed configs are (re)allocated — an alias that moved
+        gets environments of its new version — and configs that are gone are removed."""
+        wanted = {qualifier for qualifier, _, _ in targets}
         with self._lock:
-            keys = [k for k in self._states if k[:2] == (account_id, function_name)]
-        for key in keys:
+            stale = [
+                k
+                for k in self._states
+                if k[:2] == (account_id, function_name) and k[2] not in wanted
+            ]
+        for key in stale:
             self.remove(*key)
+        for qualifier, requested, config in targets:
+            self.apply(account_id, qualifier, requested, config)
+
+    def probe(
+        self, account_id: str, function_name: str, qualifier: str
+    ) -> tuple[int, str, str | None] | None:
+        """(allocated, status, reason) of a config, for the control plane's answers."""
+        with self._lock:
+            state = self._states.get((account_id, function_name, qualifier))
+            return None if state is None else (state.allocated, state.status, state.reason)
+
+
+def provisioned_targets(
+    db: Database, account_id: str, region: str, function_name: str
+) -> list[tuple[str, int, FunctionConfiguration]]:
+    """The stored provisioned configs of a function with the version each one names now
+    (an alias is followed to its version)."""
+    rows = FunctionRows((account_id, region))
+    out: list[tuple[str, int, FunctionConfiguration]] = []
+    with db.read() as conn:
+        for _, qualifier, requested, _ in rows.provisioned(conn, function_name):
+            version = qualifier
+            if not qualifier.isdigit():
+                alias = rows.alias(conn, function_name, qualifier)
+                if alias is None:
+                    continue
+                version = str(alias.get("FunctionVersion", ""))
+            doc = rows.version(conn, function_name, int(version)) if version.isdigit() else None
+            if doc is not None:
+                out.append((qualifier, requested, FunctionConfiguration.from_aws(doc)))
+    return out

@@ -34,7 +34,7 @@ def lambda_handler(event, context):
 ''')
 r = sb.invoke("bg")
 env = sb.environments()[0]
-zygote = sb._shared.environments().deps.launcher.zygote_pid
+zygote = sb._shared.engine().launcher.zygote_pid
 print("pids", env["pid"], r.payload, zygote, flush=True)
 for line in sys.stdin:  # each line: invoke again and report
     r = sb.invoke("bg")
