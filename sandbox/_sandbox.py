@@ -16,24 +16,18 @@ import stat
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
 from sandbox import errors
+from sandbox._api.concurrency import ConcurrencyAPI
+from sandbox._api.functions import FunctionsAPI
+from sandbox._api.invoke import InvokeAPI
+from sandbox._api.observe import ObserveAPI
 from sandbox.core.clock import Clock, RealClock, ScaledClock
 from sandbox.core.concurrency import AccountLimits
-from sandbox.core.invocation import InvokeResult
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
-from sandbox.core.models import (
-    AliasConfiguration,
-    AliasList,
-    FunctionConfiguration,
-    FunctionList,
-    GetFunctionResult,
-    VersionList,
-)
 from sandbox.service.functions import FunctionService
 from sandbox.service.scheduler import Scheduler
 from sandbox.service.telemetry import TelemetryBus
@@ -174,7 +168,7 @@ def _close_all() -> None:
             sandbox.close()
 
 
-class Sandbox:
+class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI):
     """A local AWS Lambda: functions, versions, aliases and (soon) their execution.
 
     Args:
@@ -288,103 +282,6 @@ class Sandbox:
             self._invoker.async_invoker = shared.async_invoker
         return self._invoker
 
-    def invoke(
-        self,
-        function_name: str,
-        payload: object = None,
-        *,
-        qualifier: str | None = None,
-        invocation_type: str = "RequestResponse",
-        log_type: str = "None",
-        client_context: str | None = None,
-        on_log: Callable[[str], None] | None = None,
-    ) -> InvokeResult:
-        """Invoke a function, as boto3's ``invoke``.
-
-        Args:
-            function_name: name, ``name:qualifier``, partial or full ARN.
-            payload: the event: a JSON-serialisable object, or JSON ``str``/``bytes``;
-                ``None`` sends an empty body (the handler gets ``{}``).
-            qualifier: ``$LATEST``, a version number or an alias.
-            invocation_type: ``RequestResponse`` (200, waits), ``Event`` (202, queued) or
-                ``DryRun`` (204, validates only).
-            log_type: ``"Tail"`` puts the base64 last 4 KB of the log in ``log_result``.
-            client_context: base64 JSON passed to ``context.client_context`` (sync only).
-            on_log: called with each log line as it is produced (follow a handler live).
-
-        Returns:
-            An :class:`~sandbox.core.invocation.InvokeResult`. A failing function is a
-            result with ``function_error="Unhandled"``, not an exception.
-        """
-        return self._invoke_service().invoke(
-            function_name,
-            payload,
-            qualifier=qualifier,
-            invocation_type=invocation_type,
-            log_type=log_type,
-            client_context=client_context,
-            on_log=on_log,
-        )
-
-    def invoke_many(
-        self,
-        function_name: str,
-        payloads: Iterable[object],
-        *,
-        qualifier: str | None = None,
-        concurrency: int = 10,
-        log_type: str = "None",
-    ) -> list[InvokeResult | errors.LambdaError]:
-        """A burst: one synchronous invocation per payload, ``concurrency`` at a time.
-
-        Each invocation behaves exactly as :meth:`invoke` (an environment serves one request
-        at a time, so up to ``concurrency`` environments run side by side); the burst is
-        driven from this thread, which makes it the fastest way to send many requests.
-        Results come back in the order of ``payloads``.
-        """
-        return self._invoke_service().invoke_many(
-            function_name,
-            payloads,
-            qualifier=qualifier,
-            concurrency=concurrency,
-            log_type=log_type,
-        )
-
-    def drain(self, timeout: float | None = 60.0) -> bool:
-        """Wait until every queued asynchronous invocation has run (end a lab with it)."""
-        invoker = self._shared.async_invoker
-        return True if invoker is None else invoker.drain(timeout)
-
-    @property
-    def isolation(self) -> str:
-        """``"namespaces"`` (functions see /var/task, /opt and a private /tmp, in their own
-        user, mount and PID namespaces) or ``"paths"`` (per-environment directories)."""
-        return self._shared.engine().envs.deps.isolation.mode
-
-    @property
-    def telemetry(self) -> TelemetryBus:
-        """The telemetry bus: every environment state change, phase, invocation and log."""
-        return self._shared.bus
-
-    def environments(self) -> list[dict[str, object]]:
-        """The live execution environments, one row each."""
-        shared = self._shared
-        if not shared.started or shared.closed:
-            return []
-        return [
-            {
-                "env_id": e.env_id,
-                "function_name": e.config.function_name,
-                "version": e.config.version,
-                "state": str(e.state),
-                "pid": e.pid,
-                "init_type": e.init_type,
-                "invocations": e.invocations,
-                "log_stream": e.stream,
-            }
-            for e in shared.engine().envs.environments()
-        ]
-
     def for_account(self, account_id: str) -> Sandbox:
         """A handle on the same store acting as another account (layer sharing, ...).
         Closing it does not close this sandbox."""
@@ -421,203 +318,3 @@ class Sandbox:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<Sandbox {self.account_id} {self.region} home={str(self.home)!r} {state}>"
-
-    # functions --------------------------------------------------------------------------
-    def create_function(
-        self,
-        function_name: str,
-        code: object,
-        *,
-        runtime: str | None = None,
-        role: str | None = None,
-        handler: str | None = None,
-        description: str = "",
-        timeout: int = 3,
-        memory_size: int = 128,
-        publish: bool = False,
-        environment: Mapping[str, object] | None = None,
-        layers: Sequence[str] = (),
-        package_type: str = "Zip",
-        architectures: Sequence[str] = ("x86_64",),
-        ephemeral_storage: int | Mapping[str, object] | None = None,
-        tracing_config: Mapping[str, str] | None = None,
-        dead_letter_config: Mapping[str, str] | None = None,
-        logging_config: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> FunctionConfiguration:
-        """CreateFunction.
-
-        Args:
-            function_name: a name (``[a-zA-Z0-9-_]``, at most 64 characters) or an ARN.
-            code: the deployment package: boto3's ``{"ZipFile": bytes}``, zip ``bytes``, a
-                ``pathlib.Path`` to a directory or ``.zip``, module source text (becomes
-                ``lambda_function.py``), or a Python function defined in a notebook.
-            runtime: default ``python3.13``. ``handler``: default derived from ``code``
-                (``lambda_function.<function name>``) or ``lambda_function.lambda_handler``.
-            role: default ``arn:aws:iam::<account>:role/lambda-sandbox-role``.
-            environment: boto3's ``{"Variables": {...}}`` or a plain mapping.
-            ephemeral_storage: ``{"Size": MB}`` or MB.
-            publish: also publish version 1.
-
-        Returns:
-            The new ``$LATEST`` configuration (or version 1's, with ``publish=True``).
-        """
-        return self._functions.create_function(
-            function_name,
-            code,
-            runtime=runtime,
-            role=role,
-            handler=handler,
-            description=description,
-            timeout=timeout,
-            memory_size=memory_size,
-            publish=publish,
-            environment=environment,
-            layers=layers,
-            package_type=package_type,
-            architectures=architectures,
-            ephemeral_storage=ephemeral_storage,
-            tracing_config=tracing_config,
-            dead_letter_config=dead_letter_config,
-            logging_config=logging_config,
-            tags=tags,
-        )
-
-    def get_function(self, function_name: str, qualifier: str | None = None) -> GetFunctionResult:
-        """GetFunction: configuration, code location and tags."""
-        return self._functions.get_function(function_name, qualifier)
-
-    def get_function_configuration(
-        self, function_name: str, qualifier: str | None = None
-    ) -> FunctionConfiguration:
-        """GetFunctionConfiguration of ``$LATEST``, a version, or an alias's version."""
-        return self._functions.get_function_configuration(function_name, qualifier)
-
-    def list_functions(
-        self,
-        *,
-        function_version: str | None = None,
-        marker: str | None = None,
-        max_items: int | None = None,
-    ) -> FunctionList:
-        """ListFunctions, a page at a time (``next_marker`` -> ``marker``)."""
-        return self._functions.list_functions(
-            function_version=function_version, marker=marker, max_items=max_items
-        )
-
-    def update_function_code(
-        self,
-        function_name: str,
-        code: object = None,
-        *,
-        zip_file: bytes | None = None,
-        publish: bool = False,
-        dry_run: bool = False,
-        revision_id: str | None = None,
-        architectures: Sequence[str] | None = None,
-    ) -> FunctionConfiguration:
-        """UpdateFunctionCode of ``$LATEST``; ``code`` takes what ``create_function`` does."""
-        return self._functions.update_function_code(
-            function_name,
-            code,
-            zip_file=zip_file,
-            publish=publish,
-            dry_run=dry_run,
-            revision_id=revision_id,
-            architectures=architectures,
-        )
-
-    def update_function_configuration(
-        self, function_name: str, **settings: object
-    ) -> FunctionConfiguration:
-        """UpdateFunctionConfiguration of ``$LATEST``: ``role``, ``handler``,
-        ``description``, ``timeout``, ``memory_size``, ``environment``, ``runtime``,
-        ``layers``, ``ephemeral_storage``, ``tracing_config``, ``dead_letter_config``,
-        ``logging_config``, ``revision_id``."""
-        return self._functions.update_function_configuration(function_name, **settings)  # type: ignore[arg-type]
-
-    def delete_function(self, function_name: str, qualifier: str | None = None) -> None:
-        """DeleteFunction: the whole function, or one numbered version."""
-        self._functions.delete_function(function_name, qualifier)
-
-    # versions and aliases ---------------------------------------------------------------
-    def publish_version(
-        self,
-        function_name: str,
-        *,
-        code_sha256: str | None = None,
-        description: str | None = None,
-        revision_id: str | None = None,
-    ) -> FunctionConfiguration:
-        """PublishVersion: freeze ``$LATEST`` as the next numbered version."""
-        return self._functions.publish_version(
-            function_name, code_sha256=code_sha256, description=description, revision_id=revision_id
-        )
-
-    def list_versions_by_function(
-        self, function_name: str, *, marker: str | None = None, max_items: int | None = None
-    ) -> VersionList:
-        """ListVersionsByFunction, ``$LATEST`` first."""
-        return self._functions.list_versions_by_function(
-            function_name, marker=marker, max_items=max_items
-        )
-
-    def create_alias(
-        self,
-        function_name: str,
-        name: str,
-        function_version: str,
-        *,
-        description: str = "",
-        routing_config: Mapping[str, object] | None = None,
-    ) -> AliasConfiguration:
-        """CreateAlias; ``routing_config={"AdditionalVersionWeights": {"2": 0.1}}``."""
-        return self._functions.create_alias(
-            function_name,
-            name,
-            function_version,
-            description=description,
-            routing_config=routing_config,
-        )
-
-    def get_alias(self, function_name: str, name: str) -> AliasConfiguration:
-        """GetAlias."""
-        return self._functions.get_alias(function_name, name)
-
-    def list_aliases(
-        self,
-        function_name: str,
-        *,
-        function_version: str | None = None,
-        marker: str | None = None,
-        max_items: int | None = None,
-    ) -> AliasList:
-        """ListAliases."""
-        return self._functions.list_aliases(
-            function_name, function_version=function_version, marker=marker, max_items=max_items
-        )
-
-    def update_alias(
-        self,
-        function_name: str,
-        name: str,
-        *,
-        function_version: str | None = None,
-        description: str | None = None,
-        routing_config: Mapping[str, object] | None = None,
-        revision_id: str | None = None,
-    ) -> AliasConfiguration:
-        """UpdateAlias: move it, or change its routing (``{"AdditionalVersionWeights": {}}``
-        clears it)."""
-        return self._functions.update_alias(
-            function_name,
-            name,
-            function_version=function_version,
-            description=description,
-            routing_config=routing_config,
-            revision_id=revision_id,
-        )
-
-    def delete_alias(self, function_name: str, name: str) -> None:
-        """DeleteAlias (idempotent)."""
-        self._functions.delete_alias(function_name, name)

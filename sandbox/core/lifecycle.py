@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "COLD_CAUSES",
     "DEFAULT_KEEP_ALIVE",
     "TRANSITIONS",
     "EnvironmentState",
@@ -20,6 +21,21 @@ __all__ = [
 # How long an idle environment lives. AWS does not document it ("observed minutes", spec
 # §1.1); ten minutes is the sandbox's default and a Sandbox setting.
 DEFAULT_KEEP_ALIVE = 600.0
+
+# Why an invocation had to initialise an environment (machine-readable causes).
+COLD_CAUSES = {
+    "first-request": "the first request to this version: no environment existed yet",
+    "new-code-or-configuration": "the code or configuration changed, so the environments of "
+    "the previous revision were retired",
+    "new-version": "the first request to a version other versions had served before",
+    "all-busy": "every environment of this version was busy with another request",
+    "provisioned-spillover": "every provisioned environment was busy: the request spilled "
+    "over to an on-demand environment",
+    "keep-alive-expired": "the idle environments had been shut down after their keep-alive",
+    "reset": "the environment was reset after a timeout or crash and ran INIT again",
+    "init-failed": "INIT had failed in this environment, so it ran again inside the request",
+    "no-idle-environment": "no idle environment was available",
+}
 
 
 class EnvironmentState(StrEnum):

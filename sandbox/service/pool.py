@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sandbox.core.arns import LATEST
-from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE, EnvironmentState
+from sandbox.core.lifecycle import COLD_CAUSES, DEFAULT_KEEP_ALIVE, EnvironmentState
 from sandbox.core.models import FunctionConfiguration
 from sandbox.errors import SandboxClosedError
 from sandbox.service.environments import ExecutionEnvironment, RuntimeDeps
@@ -31,21 +31,6 @@ __all__ = ["COLD_CAUSES", "Checkout", "EnvironmentManager", "VersionPool"]
 
 PoolKey = tuple[str, str, str, str, str]  # account, function, version, revision, provisioned
 ScalingGate = Callable[[str, str, str], None]  # account, function, request id: may throttle
-
-# Why an invocation had to initialise an environment (machine-readable causes).
-COLD_CAUSES = {
-    "first-request": "the first request to this version: no environment existed yet",
-    "new-code-or-configuration": "the code or configuration changed, so the environments of "
-    "the previous revision were retired",
-    "new-version": "the first request to a version other versions had served before",
-    "all-busy": "every environment of this version was busy with another request",
-    "provisioned-spillover": "every provisioned environment was busy: the request spilled "
-    "over to an on-demand environment",
-    "keep-alive-expired": "the idle environments had been shut down after their keep-alive",
-    "reset": "the environment was reset after a timeout or crash and ran INIT again",
-    "init-failed": "INIT had failed in this environment, so it ran again inside the request",
-    "no-idle-environment": "no idle environment was available",
-}
 
 
 @dataclass(slots=True)
@@ -189,6 +174,8 @@ class EnvironmentManager:
 
     def _cold_reason(self, pool: VersionPool, spillover: bool) -> str:
         account, name, version = pool.key[:3]
+        if spillover:
+            return "provisioned-spillover"
         if pool.started == 0:
             if (account, name, version) in self._replaced:
                 return "new-code-or-configuration"
@@ -196,7 +183,7 @@ class EnvironmentManager:
                 return "new-version"
             return "first-request"
         if pool.busy:
-            return "provisioned-spillover" if spillover else "all-busy"
+            return "all-busy"
         return "keep-alive-expired" if pool.expired else "no-idle-environment"
 
     def _cold_start(

@@ -1,0 +1,1 @@
+"""The public operations of :class:`~sandbox.Sandbox`, one module per concept."""
