@@ -105,7 +105,7 @@ def main() -> None:
         sb.create_function("noop", NOOP)
         sb.create_function("cold", NOOP)
         sb.invoke("cold")
-        print(f"isolation: {sb._shared.environments().deps.isolation.mode}")
+        print(f"isolation: {sb.isolation}")
         warm(sb, args.warm)
         cold(sb, args.cold)
         for c in (1, 8, 32):

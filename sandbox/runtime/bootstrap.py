@@ -357,10 +357,11 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
     global _request_id
     init_start = time.perf_counter_ns()
     if spec.get("mounts"):
-        from sandbox.runtime.isolation import enter, supervise
+        from sandbox.runtime.isolation import mount_view, supervise, unshare
 
-        enter(spec["mounts"], pid_namespace=True)  # before any thread exists
+        unshare(pid_namespace=True)  # before any thread exists
         supervise((ctrl_fd, log_fd))  # returns in the runtime, PID 2 of its own namespace
+        mount_view(spec["mounts"])
     _prepare(spec, log_fd)
     handler, init_error = _load_handler(spec["handler"])
     init_ns = time.perf_counter_ns() - init_start

@@ -14,6 +14,7 @@ that the new view would hide) the same content sits at per-environment paths and
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -23,7 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Isolation", "Mounts", "enter", "supervise"]
+__all__ = ["Isolation", "Mounts", "enter", "mount_view", "supervise", "unshare"]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -37,6 +38,7 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 LAMBDA_UID = 993  # sbx_user1051 on Lambda
 _HIDDEN_ROOTS = ("/var", "/opt", "/tmp")
+_SLEEP = shutil.which("sleep")  # PID 1 of an environment's namespace (found once, in the zygote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +185,7 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def enter(binds: dict[str, str], *, pid_namespace: bool = False) -> None:
-    """Give this (single-threaded) process Lambda's filesystem view.
-
-    ``binds`` maps ``/var/task``, ``/opt`` and ``/tmp`` to host directories. With
-    ``pid_namespace`` the process's *next child* starts a new PID namespace (see
-    :func:`supervise`).
-    """
+def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [
         ctypes.c_char_p,
@@ -198,17 +194,35 @@ def enter(binds: dict[str, str], *, pid_namespace: bool = False) -> None:
         ctypes.c_ulong,
         ctypes.c_void_p,
     ]
+    return libc
+
+
+def unshare(*, pid_namespace: bool) -> None:
+    """New user and mount namespaces for this (single-threaded) process — uid 993 inside —
+    and, with ``pid_namespace``, a new PID namespace for its *next children* (see
+    :func:`supervise`). Kept small: every page touched here is copied into each process
+    forked afterwards."""
     uid, gid = os.getuid(), os.getgid()
-    _check(
-        libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | (CLONE_NEWPID if pid_namespace else 0)),
-        "unshare",
-    )
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{LAMBDA_UID} {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{LAMBDA_UID} {gid} 1")
+    flags = CLONE_NEWUSER | CLONE_NEWNS | (CLONE_NEWPID if pid_namespace else 0)
+    _check(_libc().unshare(flags), "unshare")
+    for path, text in (
+        ("/proc/self/setgroups", "deny"),
+        ("/proc/self/uid_map", f"{LAMBDA_UID} {uid} 1"),
+        ("/proc/self/gid_map", f"{LAMBDA_UID} {gid} 1"),
+    ):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+
+def mount_view(binds: dict[str, str]) -> None:
+    """Inside the new namespaces: ``/var/task`` and ``/opt`` read-only, a private ``/tmp``.
+
+    ``binds`` maps ``/var/task``, ``/opt`` and ``/tmp`` to host directories.
+    """
+    libc = _libc()
 
     def mount(
         src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
@@ -240,6 +254,12 @@ def enter(binds: dict[str, str], *, pid_namespace: bool = False) -> None:
         os.close(fd)
 
 
+def enter(binds: dict[str, str]) -> None:
+    """Give this (single-threaded) process Lambda's filesystem view, in one step."""
+    unshare(pid_namespace=False)
+    mount_view(binds)
+
+
 def _wait_for(pid: int) -> int:
     while True:
         try:
@@ -262,45 +282,46 @@ def _exit_like(status: int) -> None:
 
 
 def supervise(keep_open: tuple[int, ...]) -> None:
-    """After ``enter(..., pid_namespace=True)``: split into three processes and return in the
-    runtime.
+    """After ``unshare(pid_namespace=True)``: split into three processes and return in the
+    runtime (which then calls :func:`mount_view`).
 
-    * this process stays outside the namespace and ends exactly as the runtime ends (so the
-      zygote reports the runtime's exit status);
-    * its child is PID 1 of the new namespace, an init that reaps orphans; when it ends, the
-      kernel kills every process left in the namespace — nothing a handler starts, even in
-      a new session, outlives its environment, and nothing outside can be signalled;
-    * the grandchild, PID 2, is the runtime (PID 1 would ignore signals it has no handler
-      for, so ``os.kill(os.getpid(), SIGKILL)`` in a handler would do nothing).
+    * this process stays outside the namespace: it waits for the runtime, then ends the
+      namespace and ends exactly as the runtime did (so the zygote reports the runtime's
+      exit status);
+    * its first child is PID 1 of the namespace, which only holds the namespace open (an
+      exec'd ``sleep``: a few hundred KiB instead of a Python process); when it is killed,
+      the kernel kills every process left in the namespace — nothing a handler starts, even
+      in a new session, outlives its environment, and nothing outside can be signalled;
+    * its second child, PID 2, is the runtime (as PID 1 it would ignore signals it has no
+      handler for, so ``os.kill(os.getpid(), SIGKILL)`` in a handler would do nothing).
 
-    ``keep_open`` are the runtime's descriptors, closed in the two supervising processes.
+    Orphans of the handler's own processes stay zombies until the environment ends.
+    ``keep_open`` are the runtime's descriptors, closed in the supervising process.
     """
-    status_r, status_w = os.pipe()
-    init = os.fork()
-    if init:  # outside: mirror the runtime's end
-        os.close(status_w)
-        for fd in keep_open:
-            os.close(fd)
-        _wait_for(init)
-        data = os.read(status_r, 16)
-        _exit_like(int(data) if data else 9)
-    os.close(status_r)
     from sandbox.runtime.zygote import set_parent_death_signal
 
-    set_parent_death_signal(signal.SIGKILL)
-    runtime = os.fork()
-    if runtime:  # PID 1: reap everything, report the runtime's status, then end the namespace
+    init = os.fork()
+    if init == 0:  # PID 1 of the namespace
+        set_parent_death_signal(signal.SIGKILL)  # dies with the supervising process
         for fd in keep_open:
             os.close(fd)
-        while True:
+        if _SLEEP:
+            with contextlib.suppress(OSError):
+                os.execv(_SLEEP, ["lambda-sandbox-init", "2147483647"])
+        while True:  # no sleep binary: a Python init that reaps
             try:
-                reaped, status = os.waitpid(-1, 0)
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                signal.pause()
             except InterruptedError:
                 continue
-            except ChildProcessError:
-                os._exit(0)
-            if reaped == runtime:
-                os.write(status_w, str(status).encode())
-                os._exit(0)
-    os.close(status_w)
+    runtime = os.fork()
+    if runtime:  # outside the namespace: mirror the runtime's end
+        for fd in keep_open:
+            os.close(fd)
+        status = _wait_for(runtime)
+        with contextlib.suppress(OSError):
+            os.kill(init, signal.SIGKILL)  # ends the namespace and whatever is left in it
+        _wait_for(init)
+        _exit_like(status)
     set_parent_death_signal(signal.SIGKILL)

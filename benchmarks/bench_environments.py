@@ -1,0 +1,81 @@
+"""How many execution environments this machine holds, and what each one costs.
+
+Run: ``python benchmarks/bench_environments.py [--count N] [--isolation paths]``.
+Starts N environments at once (a burst of N requests to a handler that holds its
+environment for a moment), then measures, once they are all idle and frozen: the time to
+start them, and memory per environment — USS (memory only that environment uses) and PSS
+(its fair share of memory shared with the zygote) summed over its processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import Sandbox
+
+HOLD = """
+import time
+def lambda_handler(event, context):
+    time.sleep(event["hold"])
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--isolation", default=None)
+    parser.add_argument("--sample", type=int, default=200, help="environments measured")
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 4 descriptors per environment
+    n = args.count
+    with Sandbox.ephemeral(
+        isolation=args.isolation,
+        concurrency_limit=max(1000, n + 100),
+        request_rate_factor=0,
+        scaling_rate=max(1000, n),
+    ) as sb:
+        sb.create_function("hold", HOLD, timeout=300)
+        sb.invoke("hold", {"hold": 0})  # the zygote is warm
+        hold = max(2.0, n / 400)  # long enough for the last cold start to overlap the first
+        start = time.perf_counter()
+        results = sb.invoke_many("hold", [{"hold": hold}] * n, concurrency=n)
+        elapsed = time.perf_counter() - start - hold
+        failed = [r for r in results if getattr(r, "function_error", "throttled")]
+        envs = sb._shared.engine().envs.environments()
+        print(
+            f"isolation {sb.isolation}: {len(envs)} environments, {len(failed)} failed; "
+            f"started in {elapsed:.2f} s ({elapsed / n * 1000:.2f} ms each)"
+        )
+        time.sleep(1.0)  # let them settle, frozen
+        uss, pss, procs = [], [], []
+        for env in envs[: args.sample]:
+            assert env.process is not None
+            outer = psutil.Process(env.process.pid)
+            tree = [outer, *outer.children(recursive=True)]
+            info = [p.memory_full_info() for p in tree]
+            uss.append(sum(i.uss for i in info) / 2**20)
+            pss.append(sum(i.pss for i in info) / 2**20)
+            procs.append(len(tree))
+        print(
+            f"per idle environment ({len(uss)} measured, {statistics.mean(procs):.0f} "
+            f"processes each): USS median {statistics.median(uss):.2f} MiB, "
+            f"PSS median {statistics.median(pss):.2f} MiB"
+        )
+        total = psutil.virtual_memory()
+        print(f"machine: {total.used / 2**30:.1f} GiB used of {total.total / 2**30:.1f} GiB")
+        close_start = time.perf_counter()
+    print(f"closing {len(envs)} environments took {time.perf_counter() - close_start:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
