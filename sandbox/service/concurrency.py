@@ -259,8 +259,7 @@ class ConcurrencyMixin(FunctionScope):
             )
             if alias is not None and alias.additional_version_weights:
                 raise InvalidParameterValueException(
-                    "Provisioned Concurrency Configs cannot be applied to an alias with a "
-                    "routing configuration."
+                    "Alias with weights can not be used with Provisioned Concurrency"
                 )
             rows = self._rows
             existing = {q: n for _, q, n, _ in rows.provisioned(conn, name)}
