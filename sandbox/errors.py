@@ -179,10 +179,12 @@ class TooManyRequestsException(LambdaError):
         *,
         reason: str,
         retry_after_seconds: int | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.retry_after_seconds = retry_after_seconds
+        self.request_id = request_id  # as x-amzn-RequestId: sb.explain(error.request_id)
 
     def __str__(self) -> str:
         return f"{self.message} (Reason: {self.reason})"

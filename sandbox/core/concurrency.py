@@ -26,6 +26,7 @@ __all__ = [
     "unreserved_minimum",
 ]
 
+_EPSILON = 1e-6
 AWS_UNRESERVED_MINIMUM = 100  # spec §4: >= 100 must stay unreserved (of a 1,000 quota)
 
 
@@ -100,8 +101,8 @@ class TokenBucket:
     def take(self, now: float, n: float = 1.0) -> bool:
         """Take ``n`` tokens if there are that many; whether it could."""
         self._refill(now)
-        if self.tokens >= n:
-            self.tokens -= n
+        if self.tokens >= n - _EPSILON:  # epoch-sized floats lose the last digits
+            self.tokens = max(0.0, self.tokens - n)
             return True
         return False
 

@@ -266,4 +266,5 @@ class Admission:
             "Rate Exceeded.",
             reason=reason,
             retry_after_seconds=None if retry_after is None else max(1, round(retry_after)),
+            request_id=request_id,
         )

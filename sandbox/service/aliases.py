@@ -178,7 +178,9 @@ class AliasesMixin(FunctionScope):
         validate_alias_name(name)
         with self._db.transaction() as conn:
             self._latest(conn, ref)
-            self._rows_for(ref).delete_alias(conn, ref.name, name)
+            rows = self._rows_for(ref)
+            rows.delete_alias(conn, ref.name, name)
+            rows.delete_provisioned(conn, ref.name, name)  # its provisioned config goes too
         self._emit("alias", ref)
 
     # code -------------------------------------------------------------------------------

@@ -135,9 +135,11 @@ class ProvisionedConcurrency:
             function_name=key[1],
             version=state.version,
             detail={
+                "state": "provisioned",
+                "reason": f"provisioned concurrency {state.status}",
                 "provisioned": key[2],
                 "status": state.status,
-                "reason": state.reason,
+                "status_reason": state.reason,
                 "allocated": state.allocated,
                 "requested": state.requested,
             },
