@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--isolation", default=None)
     parser.add_argument("--sample", type=int, default=200, help="environments measured")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 4 descriptors per environment
     n = args.count
     with Sandbox.ephemeral(
