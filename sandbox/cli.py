@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from sandbox import Sandbox, __version__
-from sandbox.errors import LambdaError, SandboxError
+from sandbox.errors import LambdaError, SandboxError, TooManyRequestsException
 
 __all__ = ["main"]
 
@@ -109,6 +109,16 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
             ["Environment", "Version", "State", "Invocations"],
         )
     )
+    sb.put_function_concurrency(name, 3)
+    burst = sb.invoke_many(name, [{"name": "x"}] * 6, concurrency=6)
+    throttled = [r for r in burst if isinstance(r, LambdaError)]
+    print(
+        f"   with reserved concurrency 3, a burst of 6: {6 - len(throttled)} ran, "
+        f"{len(throttled)} throttled"
+    )
+    if throttled and isinstance(throttled[0], TooManyRequestsException):
+        print(f"   why? {sb.explain(throttled[0].request_id or '')}")
+    sb.delete_function_concurrency(name)
 
     print("\n4. Failures are results shaped exactly like Lambda's:")
     sb.create_function(broken, _BROKEN, timeout=1)

@@ -22,6 +22,8 @@ def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "published version 1" in first
     assert "300 invocations of demo-hello:live ran: version 1:" in first
     assert first.count("  $LATEST  idle") == 8  # one environment per request in the burst
+    assert "with reserved concurrency 3, a burst of 6: 3 ran, 3 throttled" in first
+    assert "ReservedFunctionConcurrentInvocationLimitExceeded" in first
     assert "Unhandled: ValueError: something went wrong" in first
     assert "Task timed out after 1.00 seconds" in first
     assert "Unable to delete version because the following aliases reference it: [live]" in first
