@@ -22,8 +22,8 @@ from sandbox.core.invocation import InvokeResult
 from sandbox.core.models import FunctionConfiguration
 from sandbox.errors import LambdaError, TooManyRequestsException
 from sandbox.runtime.process import EnvironmentProcess, InvokeOutcome
-from sandbox.service.environments import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.functions import ResolvedFunction
+from sandbox.service.requests import EnvironmentRequest, InFlight, RawResult
 
 if TYPE_CHECKING:
     from sandbox.service.engine import Engine

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -47,9 +45,11 @@ from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import Phase, RecordKind
 from sandbox.runtime.isolation import Isolation
 from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
+from sandbox.service.envspec import aws_environment, trace_id
+from sandbox.service.requests import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.telemetry import TelemetryBus
 
-__all__ = ["EnvironmentRequest", "ExecutionEnvironment", "InFlight", "RawResult", "RuntimeDeps"]
+__all__ = ["ExecutionEnvironment", "RuntimeDeps"]
 
 INIT_LIMIT_S = 10.0  # spec §1.1: 10 s for on-demand INIT
 LogSink = Callable[[str], None]
@@ -66,101 +66,6 @@ class RuntimeDeps:
     region: str
     code_path: Callable[[FunctionConfiguration], Path]
     isolation: Isolation
-
-
-@dataclass(frozen=True, slots=True)
-class EnvironmentRequest:
-    """One invocation as the environment receives it."""
-
-    request_id: str
-    payload: bytes
-    invoked_arn: str
-    client_context: dict[str, object] | None = None
-    sink: LogSink | None = None
-    qualifier: str | None = None
-    invocation_type: str = "RequestResponse"
-    spillover: bool = False  # its qualifier's provisioned environments were all busy
-
-
-@dataclass(slots=True)
-class InFlight:
-    """An invocation handed to an environment's process and not finished yet."""
-
-    request: EnvironmentRequest
-    lines: list[str]
-    log: LogSink
-    t0: float
-    start: float
-    init_ms: float | None
-    cold: bool
-    timeout_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class RawResult:
-    """What an invocation produced, before it becomes an ``InvokeResult``."""
-
-    body: bytes
-    function_error: str | None
-    lines: tuple[str, ...]
-    status: str  # success | error | timeout | failure (Telemetry API names)
-    error_type: str | None
-    duration_ms: float
-    cold: bool
-    reset: bool
-
-
-def _aws_environment(
-    config: FunctionConfiguration,
-    deps: RuntimeDeps,
-    *,
-    init_type: str,
-    stream: str,
-    task_root: str,
-    tmp: str,
-) -> dict[str, str]:
-    """spec §1.2: what Lambda sets, then the user's variables."""
-    key = "ASIA" + secrets.token_hex(8).upper()
-    env = {
-        "_HANDLER": config.handler,
-        "AWS_REGION": deps.region,
-        "AWS_DEFAULT_REGION": deps.region,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
-        "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
-        "AWS_LAMBDA_FUNCTION_VERSION": config.version,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
-        "AWS_LAMBDA_LOG_GROUP_NAME": config.logging_config.log_group
-        or f"/aws/lambda/{config.function_name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-        "AWS_ACCESS_KEY_ID": key,
-        "AWS_ACCESS_KEY": key,
-        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
-        "AWS_SESSION_TOKEN": secrets.token_urlsafe(60),
-        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-        "LAMBDA_TASK_ROOT": task_root,
-        "LAMBDA_RUNTIME_DIR": "/var/runtime",
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "PWD": task_root,
-        "SHLVL": "0",
-        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-        "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
-        "/var/task:/var/task/lib:/opt/lib",
-        "PYTHONPATH": "/var/runtime",
-        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
-        "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
-        "_AWS_XRAY_DAEMON_PORT": "2000",
-        "AWS_LAMBDA_LOG_FORMAT": config.logging_config.log_format,
-        "TMPDIR": tmp,
-    }
-    if config.logging_config.log_format == "JSON" and config.logging_config.application_log_level:
-        env["AWS_LAMBDA_LOG_LEVEL"] = config.logging_config.application_log_level
-    # so `python` in a subprocess finds this interpreter (and its virtual environment)
-    env["PATH"] += ":" + str(Path(sys.executable).parent)
-    env.update(config.environment)
-    return env
 
 
 class ExecutionEnvironment:
@@ -290,7 +195,7 @@ class ExecutionEnvironment:
         mounts = self.deps.isolation.mounts(code, self.tmp)
         task_root = mounts.task_root
         return {
-            "environment": _aws_environment(
+            "environment": aws_environment(
                 self.config,
                 self.deps,
                 init_type=self.init_type,
@@ -442,7 +347,7 @@ class ExecutionEnvironment:
             "id": rid,
             "arn": request.invoked_arn,
             "deadline_ms": time.time_ns() // 1_000_000 + int(remaining * 1000),
-            "trace": _trace_id(),
+            "trace": trace_id(),
             "client_context": request.client_context,
         }
         self._flight = flight
@@ -665,10 +570,3 @@ class ExecutionEnvironment:
     def pid(self) -> int | None:
         """The runtime's process id (as the sandbox's host sees it)."""
         return self.process.runtime_pid if self.process is not None else None
-
-
-def _trace_id() -> str:
-    """An X-Ray trace header for ``_X_AMZN_TRACE_ID`` (a new one per invocation)."""
-    epoch = time.time_ns() // 1_000_000_000
-    rand = os.urandom(20).hex()
-    return f"Root=1-{epoch:08x}-{rand[:24]};Parent={rand[24:]};Sampled=0;Lineage=1:8a1b2c3d:0"

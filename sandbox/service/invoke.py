@@ -31,8 +31,8 @@ from sandbox.core.validation import EXECUTABLE_RUNTIMES
 from sandbox.errors import InvalidRuntimeException, LambdaError, validation_error
 from sandbox.service.burst import Burst
 from sandbox.service.engine import Engine
-from sandbox.service.environments import EnvironmentRequest, RawResult
 from sandbox.service.functions import FunctionService, ResolvedFunction
+from sandbox.service.requests import EnvironmentRequest, RawResult
 from sandbox.service.telemetry import TelemetryBus
 
 __all__ = ["AsyncInvoker", "InvokeService"]

@@ -1,0 +1,78 @@
+"""What the inside of an execution environment is told: Lambda's environment variables
+(spec §1.2) and the X-Ray trace header of each invocation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sandbox.core.models import FunctionConfiguration
+
+if TYPE_CHECKING:
+    from sandbox.service.environments import RuntimeDeps
+
+__all__ = ["aws_environment", "trace_id"]
+
+
+def aws_environment(
+    config: FunctionConfiguration,
+    deps: RuntimeDeps,
+    *,
+    init_type: str,
+    stream: str,
+    task_root: str,
+    tmp: str,
+) -> dict[str, str]:
+    """spec §1.2: what Lambda sets, then the user's variables."""
+    key = "ASIA" + secrets.token_hex(8).upper()
+    env = {
+        "_HANDLER": config.handler,
+        "AWS_REGION": deps.region,
+        "AWS_DEFAULT_REGION": deps.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
+        "AWS_LAMBDA_LOG_GROUP_NAME": config.logging_config.log_group
+        or f"/aws/lambda/{config.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_ACCESS_KEY": key,
+        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+        "AWS_SESSION_TOKEN": secrets.token_urlsafe(60),
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PWD": task_root,
+        "SHLVL": "0",
+        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
+        "/var/task:/var/task/lib:/opt/lib",
+        "PYTHONPATH": "/var/runtime",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
+        "_AWS_XRAY_DAEMON_PORT": "2000",
+        "AWS_LAMBDA_LOG_FORMAT": config.logging_config.log_format,
+        "TMPDIR": tmp,
+    }
+    if config.logging_config.log_format == "JSON" and config.logging_config.application_log_level:
+        env["AWS_LAMBDA_LOG_LEVEL"] = config.logging_config.application_log_level
+    # so `python` in a subprocess finds this interpreter (and its virtual environment)
+    env["PATH"] += ":" + str(Path(sys.executable).parent)
+    env.update(config.environment)
+    return env
+
+
+def trace_id() -> str:
+    """An X-Ray trace header for ``_X_AMZN_TRACE_ID`` (a new one per invocation)."""
+    epoch = time.time_ns() // 1_000_000_000
+    rand = os.urandom(20).hex()
+    return f"Root=1-{epoch:08x}-{rand[:24]};Parent={rand[24:]};Sampled=0;Lineage=1:8a1b2c3d:0"
