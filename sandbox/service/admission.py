@@ -247,7 +247,9 @@ class Admission:
         invocation_type: str,
         retry_after: float | None = None,
     ) -> None:
-        in_flight = self._on_demand[key]
+        on_provisioned = sum(n for (a, f, _), n in self._provisioned.items() if (a, f) == key)
+        in_flight = self._on_demand[key] + on_provisioned
+        provisioned = sum(self._sizes(key[0]).provisioned.get(key[1], {}).values())
         self._bus.emit(
             RecordKind.THROTTLE,
             account_id=key[0],
@@ -258,6 +260,7 @@ class Admission:
                 "limit": limit,
                 "limit_value": value,
                 "in_flight": in_flight,
+                "provisioned": provisioned,
                 "qualifier": qualifier,
                 "invocation_type": invocation_type,
             },

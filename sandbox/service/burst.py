@@ -151,6 +151,7 @@ class Burst:
                 provisioned=lease.provisioned,
                 spillover=lease.spillover,
                 request_id=request_id,
+                qualifier=ref.qualifier,
             )
         except TooManyRequestsException as exc:  # the scaling rate refused a new environment
             self._admission.release(lease)

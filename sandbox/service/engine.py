@@ -83,12 +83,14 @@ class Engine:
     def _provisioned_ready(self, account_id: str, function_name: str, qualifier: str) -> int:
         return self.provisioned.ready(account_id, function_name, qualifier)
 
-    def _scaling_gate(self, account_id: str, function_name: str, request_id: str) -> None:
+    def _scaling_gate(
+        self, account_id: str, function_name: str, request_id: str, qualifier: str | None
+    ) -> None:
         self.admission.take_scaling_token(
             account_id,
             function_name,
             request_id=request_id,
-            qualifier=None,
+            qualifier=qualifier,
             invocation_type="RequestResponse",
         )
 

@@ -43,12 +43,21 @@ class Explanation:
         return f"**{self.outcome}** (`{self.cause}`): {self.sentence}"
 
 
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
 def _throttle(request_id: str, record: TelemetryRecord) -> Explanation:
     d = record.detail
     limit, value = str(d.get("limit")), d.get("limit_value")
     reason = d.get("reason")
     if limit == "reserved" and value == 0:
         text = "the function's reserved concurrency is 0, which throttles every request"
+    elif limit == "reserved" and isinstance(value, int) and _int(d.get("provisioned")) >= value:
+        text = (
+            f"the function's reserved concurrency ({value}) is all taken by its provisioned "
+            f"concurrency ({d.get('provisioned')}), which leaves nothing for on-demand requests"
+        )
     elif limit == "reserved":
         text = (
             f"the function's reserved concurrency ({value}) was fully in use "

@@ -157,6 +157,7 @@ class InvokeService:
                 provisioned=lease.provisioned,
                 spillover=lease.spillover,
                 request_id=request_id,
+                qualifier=ref.qualifier,
             ) as checkout:
                 raw = checkout.env.invoke(request, cold=checkout.cold, reason=checkout.reason)
         finally:

@@ -30,7 +30,7 @@ from sandbox.service.scheduler import Scheduler
 __all__ = ["COLD_CAUSES", "Checkout", "EnvironmentManager", "VersionPool"]
 
 PoolKey = tuple[str, str, str, str, str]  # account, function, version, revision, provisioned
-ScalingGate = Callable[[str, str, str], None]  # account, function, request id: may throttle
+ScalingGate = Callable[[str, str, str, str | None], None]  # account, fn, request, qualifier
 
 
 @dataclass(slots=True)
@@ -120,10 +120,16 @@ class EnvironmentManager:
         provisioned: str | None = None,
         spillover: bool = False,
         request_id: str = "",
+        qualifier: str | None = None,
     ) -> Iterator[Checkout]:
         """An environment for one invocation, returned to its pool afterwards."""
         checkout = self.acquire(
-            config, account_id, provisioned=provisioned, spillover=spillover, request_id=request_id
+            config,
+            account_id,
+            provisioned=provisioned,
+            spillover=spillover,
+            request_id=request_id,
+            qualifier=qualifier,
         )
         try:
             yield checkout
@@ -141,6 +147,7 @@ class EnvironmentManager:
         provisioned: str | None = None,
         spillover: bool = False,
         request_id: str = "",
+        qualifier: str | None = None,
     ) -> Checkout:
         """Take an idle environment of ``config``'s version — from the provisioned pool of
         ``provisioned`` first, if given — or cold-start a new on-demand one. Every
@@ -153,7 +160,7 @@ class EnvironmentManager:
         checkout = self._take_idle(pool)
         if checkout is not None:
             return checkout
-        return self._cold_start(pool, account_id, spillover, request_id)
+        return self._cold_start(pool, account_id, spillover, request_id, qualifier)
 
     def _take_idle(self, pool: VersionPool) -> Checkout | None:
         with pool.lock:
@@ -187,10 +194,15 @@ class EnvironmentManager:
         return "keep-alive-expired" if pool.expired else "no-idle-environment"
 
     def _cold_start(
-        self, pool: VersionPool, account_id: str, spillover: bool, request_id: str
+        self,
+        pool: VersionPool,
+        account_id: str,
+        spillover: bool,
+        request_id: str,
+        qualifier: str | None,
     ) -> Checkout:
         if self.scaling_gate is not None:
-            self.scaling_gate(account_id, pool.config.function_name, request_id)
+            self.scaling_gate(account_id, pool.config.function_name, request_id, qualifier)
         env = ExecutionEnvironment(self.deps, pool.config, account_id=account_id)
         with pool.lock:
             reason = self._cold_reason(pool, spillover)
