@@ -122,12 +122,7 @@ class AliasesMixin(FunctionScope):
                 if a.function_version == function_version
                 or function_version in a.additional_version_weights
             ]
-        start = 0
-        if marker:
-            names = [a.name for a in aliases]
-            start = names.index(marker) if marker in names else len(aliases)
-        page = aliases[start : start + limit]
-        next_marker = aliases[start + limit].name if start + limit < len(aliases) else None
+        page, next_marker = self._paginate(aliases, marker, limit)
         return AliasList(tuple(page), next_marker)
 
     def update_alias(

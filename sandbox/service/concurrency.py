@@ -9,8 +9,6 @@ job (:mod:`~sandbox.service.admission`) and the provisioned environments are kep
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -339,16 +337,8 @@ class ConcurrencyMixin(FunctionScope):
             self._latest(conn, ref)
             rows = self._rows_for(ref).provisioned(conn, ref.name)
         configs = [self._config_view(n, q, r, m, with_arn=True) for n, q, r, m in rows]
-        start = 0
-        if marker:
-            try:
-                start = int(json.loads(base64.urlsafe_b64decode(marker.encode()))["offset"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InvalidParameterValueException(f"Invalid marker: {marker}") from exc
-        page = configs[start : start + limit]
-        more = start + limit < len(configs)
-        token = base64.urlsafe_b64encode(json.dumps({"offset": start + limit}).encode()).decode()
-        return ProvisionedConcurrencyConfigList(tuple(page), token if more else None)
+        page, next_marker = self._paginate(configs, marker, limit)
+        return ProvisionedConcurrencyConfigList(tuple(page), next_marker)
 
     # account ----------------------------------------------------------------------------
     def get_account_settings(self) -> AccountSettings:

@@ -169,8 +169,9 @@ class FunctionScope:
 
     @staticmethod
     def _paginate(
-        items: Sequence[FunctionConfiguration], marker: str | None, limit: int
-    ) -> tuple[Sequence[FunctionConfiguration], str | None]:
+        items: Sequence[T], marker: str | None, limit: int
+    ) -> tuple[Sequence[T], str | None]:
+        """One page of ``items`` from an opaque ``marker``; the marker of the next page."""
         start = 0
         if marker:
             try:

@@ -248,3 +248,17 @@ def test_routing_update_and_clear(sb: Sandbox) -> None:
     cleared = sb.update_alias("fn", "live", routing_config={"AdditionalVersionWeights": {}})
     assert cleared.additional_version_weights == {}
     assert "RoutingConfig" not in cleared.to_aws()
+
+
+def test_list_aliases_paginates(sb: Sandbox) -> None:
+    sb.create_function("fn", HANDLER_SOURCE, publish=True)
+    for name in ("a1", "a2", "a3", "a4", "a5"):
+        sb.create_alias("fn", name, "1")
+    page = sb.list_aliases("fn", max_items=2)
+    names = [a.name for a in page.aliases]
+    while page.next_marker:
+        page = sb.list_aliases("fn", marker=page.next_marker, max_items=2)
+        names += [a.name for a in page.aliases]
+    assert names == ["a1", "a2", "a3", "a4", "a5"]
+    with pytest.raises(InvalidParameterValueException, match="Invalid marker"):
+        sb.list_aliases("fn", marker="not-a-marker")
