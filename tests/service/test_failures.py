@@ -105,114 +105,79 @@ def lambda_handler(event, context):
     return "initialised"
 """
 
+HOST_PID_HELPER = """
+def host_pid(ns_pid=None):
+    # a pid as the host sees it (the handler may run in a PID namespace)
+    me = int(os.readlink("/proc/self"))
+    if ns_pid is None:
+        return me
+    for child in open(f"/proc/{me}/task/{me}/children").read().split():
+        with open(f"/proc/{child}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:") and line.split()[-1] == str(ns_pid):
+                    return int(child)
+    return ns_pid
+"""
+
+
 SPAWNS = """\
 import os
 import subprocess
 import time
 
 
-def host_pid(ns_pid=None):
-    # a pid as the host sees it (the handler may run in a PID namespace)
-    me = int(os.readlink("/proc/self"))
-    if ns_pid is None:
-        return me
-    for child in open(f"/proc/{me}/task/{me}/children").read().split():
-        with open(f"/proc/{child}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:") and line.split()[-1] == str(ns_pid):
-                    return int(child)
-    return ns_pid
+# HOST_PID
 
 def lambda_handler(event, context):
     child = subprocess.Popen(["sleep", "1000"], start_new_session=event.get("new_session", False))
     print("PID", host_pid(), host_pid(child.pid), flush=True)
     time.sleep(event.get("sleep", 0))
     return child.pid
-"""
+""".replace("# HOST_PID\n", HOST_PID_HELPER)
 
 SPINS = """\
 import os
 
 
-def host_pid(ns_pid=None):
-    # a pid as the host sees it (the handler may run in a PID namespace)
-    me = int(os.readlink("/proc/self"))
-    if ns_pid is None:
-        return me
-    for child in open(f"/proc/{me}/task/{me}/children").read().split():
-        with open(f"/proc/{child}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:") and line.split()[-1] == str(ns_pid):
-                    return int(child)
-    return ns_pid
+# HOST_PID
 
 def lambda_handler(event, context):
     print("PID", host_pid(), flush=True)
     while True:
         pass
-"""
+""".replace("# HOST_PID\n", HOST_PID_HELPER)
 
 CLOSES_FDS = """\
 import os
 
 
-def host_pid(ns_pid=None):
-    # a pid as the host sees it (the handler may run in a PID namespace)
-    me = int(os.readlink("/proc/self"))
-    if ns_pid is None:
-        return me
-    for child in open(f"/proc/{me}/task/{me}/children").read().split():
-        with open(f"/proc/{child}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:") and line.split()[-1] == str(ns_pid):
-                    return int(child)
-    return ns_pid
+# HOST_PID
 
 def lambda_handler(event, context):
     print("PID", host_pid(), flush=True)
     os.closerange(0, 1024)
     return "closed everything"
-"""
+""".replace("# HOST_PID\n", HOST_PID_HELPER)
 
 STOPS_ITSELF = """\
 import os
 import signal
 
 
-def host_pid(ns_pid=None):
-    # a pid as the host sees it (the handler may run in a PID namespace)
-    me = int(os.readlink("/proc/self"))
-    if ns_pid is None:
-        return me
-    for child in open(f"/proc/{me}/task/{me}/children").read().split():
-        with open(f"/proc/{child}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:") and line.split()[-1] == str(ns_pid):
-                    return int(child)
-    return ns_pid
+# HOST_PID
 
 def lambda_handler(event, context):
     print("PID", host_pid(), flush=True)
     os.kill(os.getpid(), signal.SIGSTOP)
     return "resumed"
-"""
+""".replace("# HOST_PID\n", HOST_PID_HELPER)
 
 FORKS_AND_EXITS = """\
 import os
 import time
 
 
-def host_pid(ns_pid=None):
-    # a pid as the host sees it (the handler may run in a PID namespace)
-    me = int(os.readlink("/proc/self"))
-    if ns_pid is None:
-        return me
-    for child in open(f"/proc/{me}/task/{me}/children").read().split():
-        with open(f"/proc/{child}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:") and line.split()[-1] == str(ns_pid):
-                    return int(child)
-    return ns_pid
+# HOST_PID
 
 def lambda_handler(event, context):
     child = os.fork()
@@ -221,7 +186,7 @@ def lambda_handler(event, context):
         os._exit(0)
     print("PID", host_pid(), host_pid(child), flush=True)
     os._exit(2)
-"""
+""".replace("# HOST_PID\n", HOST_PID_HELPER)
 
 KILLS_ITS_PARENT = """\
 import os
