@@ -4,7 +4,7 @@
 long-lived launcher thread so that ``PR_SET_PDEATHSIG`` is tied to a thread that never
 ends), then asks it to fork each environment, passing the environment's sockets over
 ``SCM_RIGHTS``. :class:`SpawnLauncher` is the fallback where ``fork`` is unavailable:
-each environment is its own ``multiprocess`` spawn child (~70 ms instead of ~1 ms).
+each environment is its own fresh interpreter (~70 ms instead of ~1 ms).
 """
 
 from __future__ import annotations
@@ -72,12 +72,6 @@ class _LaunchThread:
         future: Future[Any] = Future()
         self._jobs.put((job, future))
         return future.result()
-
-
-def _spawn_context() -> Any:
-    import multiprocess
-
-    return multiprocess.get_context("spawn")
 
 
 class _ZygoteChild:
@@ -274,60 +268,83 @@ class ZygoteLauncher:
                 self._process.wait(2.0)
 
 
-def _spawned_environment(ctrl: socket.socket, log: socket.socket, spec: dict[str, Any]) -> None:
-    """Entry point of a spawned (not forked) environment."""
-    from sandbox.runtime import bootstrap
-    from sandbox.runtime.zygote import harden_child
+def _spawn_main(ctrl_fd: int, log_fd: int) -> None:
+    """Entry point of a spawned (not forked) environment: the spec comes on stdin."""
+    from sandbox.runtime.zygote import run_environment
 
-    harden_child(os.getppid())
-    ctrl_fd, log_fd = os.dup(ctrl.fileno()), os.dup(log.fileno())
-    ctrl.close()
-    log.close()
-    code = 1
-    try:
-        bootstrap.run(ctrl_fd, log_fd, spec)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.stdout.flush()
-        os._exit(code)
+    spec_bytes = sys.stdin.buffer.read()
+    run_environment(os.getppid(), ctrl_fd, log_fd, spec_bytes)
+
+
+def _exit_sentinel(process: subprocess.Popen[bytes]) -> int:
+    """A descriptor that becomes readable when ``process`` ends: a pidfd on Linux, else a
+    pipe a waiting thread closes."""
+    with contextlib.suppress(AttributeError, OSError):
+        return os.pidfd_open(process.pid)
+    reader, writer = os.pipe()
+
+    def wait() -> None:
+        process.wait()
+        os.close(writer)
+
+    threading.Thread(target=wait, daemon=True, name="lambda-sandbox-exit-watch").start()
+    return reader
 
 
 class _SpawnChild:
-    def __init__(self, process: Any) -> None:
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
-        self.pid = int(process.pid)
-        self.sentinel = os.dup(process.sentinel)
+        self.pid = process.pid
+        self.sentinel = _exit_sentinel(process)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.sentinel)
 
     def wait_exit(self, timeout: float) -> ExitInfo | None:
-        self._process.join(timeout)
-        code = self._process.exitcode
-        if code is None:
+        try:
+            code = self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
             return None
         return ExitInfo(signal=-code) if code < 0 else ExitInfo(code=code)
 
 
 class SpawnLauncher:
-    """One fresh interpreter per environment: the fallback where ``fork`` is missing."""
+    """One fresh interpreter per environment: the fallback where ``fork`` is missing (or
+    when asked for). Like the zygote, a plain ``python -c``: a ``multiprocess`` spawn
+    child would import the caller's ``__main__`` (all of pytest, or a script without a
+    main guard run twice) into every environment."""
 
     method = "spawn"
+    zygote_pid: int | None = None  # there is none
 
     def launch(self, spec: dict[str, Any], ctrl: socket.socket, log: socket.socket) -> _SpawnChild:
-        def start() -> Any:
-            proc = _spawn_context().Process(
-                target=_spawned_environment, args=(ctrl, log, spec), daemon=False
-            )
-            proc.start()
-            return proc
+        code = (
+            "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
+            "from sandbox.runtime.launcher import _spawn_main; "
+            "_spawn_main(int(sys.argv[2]), int(sys.argv[3]))"
+        )
+        argv = [
+            sys.executable,
+            "-c",
+            code,
+            json.dumps([p for p in sys.path if p]),
+            str(ctrl.fileno()),
+            str(log.fileno()),
+        ]
 
-        process = _LaunchThread.get().run(start)
-        with contextlib.suppress(OSError):
-            os.setpgid(process.pid, process.pid)
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                argv,
+                pass_fds=[ctrl.fileno(), log.fileno()],
+                stdin=subprocess.PIPE,
+                process_group=0,  # own group, same session: orphaned-group rules still apply
+            )
+
+        process: subprocess.Popen[bytes] = _LaunchThread.get().run(start)
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(spec).encode())
+        process.stdin.close()
         return _SpawnChild(process)
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from sandbox.runtime import bootstrap
 
-__all__ = ["harden_child", "set_parent_death_signal", "zygote_main"]
+__all__ = ["harden_child", "run_environment", "set_parent_death_signal", "zygote_main"]
 
 _LEN = struct.Struct("!I")
 PR_SET_PDEATHSIG = 1
@@ -94,15 +94,20 @@ def _recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes, list[int]
 
 def _child(sock: socket.socket, zygote_pid: int, fds: list[int], spec_bytes: bytes) -> None:
     """In the forked environment: become an environment, never return."""
-    code = 1
-    try:
+    with contextlib.suppress(Exception):
         sock.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
-        harden_child(zygote_pid)
-        ctrl_fd, log_fd = fds
+    run_environment(zygote_pid, fds[0], fds[1], spec_bytes)
+
+
+def run_environment(parent: int, ctrl_fd: int, log_fd: int, spec_bytes: bytes) -> None:
+    """Become an environment (forked by the zygote or spawned): never return."""
+    code = 1
+    try:
+        harden_child(parent)
         os.set_inheritable(ctrl_fd, False)
         bootstrap.run(ctrl_fd, log_fd, json.loads(spec_bytes))
         code = 0
