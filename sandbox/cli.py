@@ -149,6 +149,65 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
     return 0
 
 
+# ``sam local generate-event SERVICE EVENT`` names -> template kinds (sandbox.events)
+_SAM_EVENTS = {
+    ("sqs", "receive-message"): "sqs",
+    ("sns", "notification"): "sns",
+    ("s3", "put"): "s3-put",
+    ("s3", "delete"): "s3-delete",
+    ("eventbridge", "custom"): "eventbridge",
+    ("cloudwatch", "scheduled-event"): "scheduled",
+    ("cloudwatch", "logs"): "cloudwatch-logs",
+    ("apigateway", "aws-proxy"): "apigateway-rest",
+    ("apigateway", "http-api-proxy"): "apigateway-http",
+    ("lambda", "function-url"): "function-url",
+    ("alb", "request"): "alb",
+    ("kinesis", "get-records"): "kinesis",
+    ("dynamodb", "update"): "dynamodb-modify",
+    ("ses", "email-receiving"): "ses",
+    ("cognito", "pre-signup"): "cognito-pre-signup",
+    ("cloudformation", "create-request"): "cloudformation-create",
+    ("cloudformation", "update-request"): "cloudformation-create",
+    ("cloudformation", "delete-request"): "cloudformation-create",
+}
+
+
+def _generate_event(service: str, rest: Sequence[str]) -> int:
+    """``generate-event SERVICE [EVENT] [--field value ...]``: print a service event."""
+    import json
+    from typing import Any
+
+    from sandbox import events
+
+    event = rest[0] if rest and not rest[0].startswith("--") else None
+    pairs = list(rest[1:] if event else rest)
+    kind = _SAM_EVENTS.get((service, event or "")) or (
+        service if event is None else f"{service}-{event}"
+    )
+    fields: dict[str, Any] = {}
+    if service == "cloudformation" and event in ("update-request", "delete-request"):
+        fields["request_type"] = event.split("-")[0].capitalize()
+    while pairs:
+        flag = pairs.pop(0)
+        if not flag.startswith("--"):
+            print(f"lambda-sandbox: expected --field value, got {flag!r}", file=sys.stderr)
+            return 2
+        value: object = True  # a flag without a value (--fifo)
+        if pairs and not pairs[0].startswith("--"):
+            text = pairs.pop(0)
+            try:
+                value = json.loads(text)  # --count 3, --query '{"a": "1"}'
+            except ValueError:
+                value = text
+        fields[flag[2:].replace("-", "_")] = value
+    try:
+        print(json.dumps(events.generate(kind, **fields), indent=2))
+    except (ValueError, TypeError) as exc:
+        print(f"lambda-sandbox: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lambda-sandbox", description=__doc__)
     parser.add_argument("--version", action="version", version=f"lambda-sandbox {__version__}")
@@ -159,7 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run a guided tour of what the sandbox does")
     demo.add_argument("--seed", type=int, default=7, help="seed of the routing draws")
     demo.add_argument("--ephemeral", action="store_true", help="use a throwaway store")
+    gen = sub.add_parser(
+        "generate-event",
+        help="print a sample service event, like `sam local generate-event`",
+        description="SERVICE EVENT as in SAM (`s3 put`, `sqs receive-message`) or a template "
+        "kind (`sqs`, `dynamodb-insert`); --field value pairs fill the event (JSON values "
+        "are decoded).",
+    )
+    gen.add_argument("service", help="a service (s3, sqs ...) or a template kind")
+    gen.add_argument("rest", nargs=argparse.REMAINDER, help="[EVENT] [--field value ...]")
     args = parser.parse_args(argv)
+    if args.command == "generate-event":
+        return _generate_event(args.service, args.rest)
     try:
         sb = Sandbox.ephemeral() if getattr(args, "ephemeral", False) else Sandbox(args.home)
         with sb:

@@ -58,6 +58,18 @@ _MIGRATIONS: tuple[str, ...] = (
         FOREIGN KEY (account, region, name) REFERENCES functions ON DELETE CASCADE
     );
     """,
+    # 3: saved test events per function, like the console's shareable test events
+    """
+    CREATE TABLE test_events (
+        account TEXT NOT NULL, region TEXT NOT NULL, function_name TEXT NOT NULL,
+        name TEXT NOT NULL,
+        body TEXT NOT NULL,                -- the event, as JSON text
+        created REAL NOT NULL,
+        PRIMARY KEY (account, region, function_name, name),
+        FOREIGN KEY (account, region, function_name)
+            REFERENCES functions (account, region, name) ON DELETE CASCADE
+    );
+    """,
 )
 
 
