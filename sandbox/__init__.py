@@ -46,6 +46,7 @@ __all__ = [
     "default_home",
     "errors",
     "load_ipython_extension",
+    "unload_ipython_extension",
 ]
 
 __version__ = "0.1.0"
@@ -56,3 +57,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from sandbox.notebook.magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext sandbox``: remove what :func:`load_ipython_extension` registered."""
+    from sandbox.notebook.magics import unload_ipython_extension as unload
+
+    unload(ipython)

@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 
 from sandbox import errors
 from sandbox._api.concurrency import ConcurrencyAPI
+from sandbox._api.events import EventsAPI
 from sandbox._api.functions import FunctionsAPI
 from sandbox._api.invoke import InvokeAPI
 from sandbox._api.observe import ObserveAPI
+from sandbox._api.plots import PlotsAPI
 from sandbox.core.clock import Clock, RealClock, ScaledClock
 from sandbox.core.concurrency import AccountLimits
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
@@ -168,7 +170,7 @@ def _close_all() -> None:
             sandbox.close()
 
 
-class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI):
+class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, EventsAPI):
     """A local AWS Lambda: functions, versions, aliases and (soon) their execution.
 
     Args:

@@ -1,0 +1,392 @@
+"""Notebook widgets (ipywidgets): build events, invoke, watch concurrency and lifecycles live.
+
+Thin views (STYLE.md): a callback parses its inputs, makes one sandbox call and renders the
+answer. Live plots subscribe to the telemetry bus with a callback that only appends a
+record and sets a dirty flag; one renderer thread per plot redraws at most ``hz`` times a
+second and pushes PNG bytes into a ``widgets.Image`` (a push path that keeps working while
+the kernel is busy in another cell). Text goes to ``Output.outputs`` directly, not through
+``with out:``, which is fragile from threads and untestable without a kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from sandbox.core.telemetry import RecordKind, TelemetryRecord
+from sandbox.notebook.plots import (
+    ConcurrencyFigure,
+    TimelineFigure,
+    concurrency_figure,
+    concurrency_limits,
+    timeline_figure,
+)
+
+__all__ = [
+    "ConcurrencyPlot",
+    "Dashboard",
+    "EventBuilder",
+    "InvokePanel",
+    "LifecycleTimeline",
+]
+
+log = logging.getLogger("sandbox.notebook")
+CUSTOM = "custom JSON"
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+LOG_TAIL = 20
+
+
+def _stream(text: str, name: str = "stdout") -> dict[str, str]:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def _event_templates() -> tuple[list[str], Callable[[str], object] | None]:
+    """Template names and the generator from ``sandbox.events``, when it offers them."""
+    try:
+        events = importlib.import_module("sandbox.events")
+    except ImportError:
+        return [], None
+    kinds, generate = getattr(events, "kinds", None), getattr(events, "generate", None)
+    if not callable(kinds) or not callable(generate):
+        return [], None
+    try:
+        return [str(k) for k in kinds()], generate
+    except Exception:
+        log.exception("sandbox.events.kinds() failed")
+        return [], None
+
+
+class EventBuilder(widgets.VBox):  # type: ignore[misc]
+    """A template picker and a JSON editor validated as you type.
+
+    ``event`` is the parsed payload (``None`` while the JSON is invalid); ``error`` shows
+    why it is invalid.
+    """
+
+    def __init__(self, value: str = "{}") -> None:
+        names, self._generate = _event_templates()
+        self.template = widgets.Dropdown(
+            options=[CUSTOM, *names], value=CUSTOM, description="Event"
+        )
+        self.editor = widgets.Textarea(
+            value=value,
+            placeholder='{"key": "value"}',
+            layout=widgets.Layout(width="100%", height="140px"),
+        )
+        self.error = widgets.HTML(value="")
+        self.event: object = None
+        self.valid = False
+        self.template.observe(self._on_template, names="value")
+        self.editor.observe(self._on_edit, names="value")
+        super().__init__([self.template, self.editor, self.error])
+        self._validate(value)
+
+    def _on_template(self, change: dict[str, Any]) -> None:
+        if change["new"] == CUSTOM or self._generate is None:
+            return
+        try:
+            self.editor.value = json.dumps(self._generate(change["new"]), indent=2)
+        except Exception as exc:
+            self.error.value = f"<span style='color:#d62728'>template failed: {exc}</span>"
+
+    def _on_edit(self, change: dict[str, Any]) -> None:
+        self._validate(change["new"])
+
+    def _validate(self, text: str) -> None:
+        try:
+            self.event = json.loads(text) if text.strip() else None
+        except json.JSONDecodeError as exc:
+            self.event, self.valid = None, False
+            self.error.value = (
+                f"<span style='color:#d62728'>invalid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})</span>"
+            )
+            return
+        self.valid = True
+        self.error.value = ""
+
+
+class InvokePanel(widgets.VBox):  # type: ignore[misc]
+    """Pick a function and a qualifier (its versions and aliases), an invocation type and
+    an event; Invoke shows the status, the result or error, the log tail and REPORT."""
+
+    def __init__(self, sb: Any, function_name: str | None = None) -> None:
+        self.sb = sb
+        self.function = widgets.Dropdown(description="Function", options=[])
+        self.qualifier = widgets.Dropdown(description="Qualifier", options=["$LATEST"])
+        self.invocation_type = widgets.Dropdown(
+            description="Type", options=list(INVOCATION_TYPES), value="RequestResponse"
+        )
+        self.builder = EventBuilder()
+        self.button = widgets.Button(description="Invoke", button_style="primary", icon="play")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.output = widgets.Output(layout=widgets.Layout(border="1px solid #ddd"))
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.function.observe(self._on_function, names="value")
+        self.button.on_click(self._on_invoke)
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        super().__init__(
+            [
+                widgets.HBox([self.function, self.qualifier, self.invocation_type]),
+                self.builder,
+                widgets.HBox([self.button, self.refresh_button]),
+                self.output,
+            ]
+        )
+        self.refresh()
+        if function_name is not None:
+            self.function.value = function_name
+
+    def refresh(self) -> None:
+        """Reload the function names (and the selected function's qualifiers)."""
+        names: list[str] = []
+        marker: str | None = None
+        while True:
+            page = self.sb.list_functions(marker=marker)
+            names += [f.function_name for f in page.functions]
+            marker = page.next_marker
+            if not marker:
+                break
+        current = self.function.value
+        self.function.options = sorted(names)
+        if current in names:
+            self.function.value = current
+            self._fill_qualifiers(current)
+
+    def _on_function(self, change: dict[str, Any]) -> None:
+        self._fill_qualifiers(change["new"])
+
+    def _fill_qualifiers(self, function_name: str | None) -> None:
+        options = ["$LATEST"]
+        if function_name:
+            versions = self.sb.list_versions_by_function(function_name).versions
+            options += [v.version for v in versions if v.version != "$LATEST"]
+            options += [a.name for a in self.sb.list_aliases(function_name).aliases]
+        keep = self.qualifier.value if self.qualifier.value in options else "$LATEST"
+        self.qualifier.options = options
+        self.qualifier.value = keep
+
+    def write(self, *parts: dict[str, str]) -> None:
+        """The sink: replace what the output area shows."""
+        self.output.outputs = tuple(parts)
+
+    def _on_invoke(self, _button: object = None) -> None:
+        self.result, self.error = None, None
+        if not self.function.value:
+            self.write(_stream("Choose a function first.\n", "stderr"))
+            return
+        if not self.builder.valid:
+            self.write(_stream("The event is not valid JSON.\n", "stderr"))
+            return
+        try:
+            result = self.sb.invoke(
+                self.function.value,
+                self.builder.event,
+                qualifier=self.qualifier.value,
+                invocation_type=self.invocation_type.value,
+            )
+        except Exception as exc:  # AWS errors are one line, never a traceback
+            self.error = exc
+            code = getattr(exc, "code", type(exc).__name__)
+            self.write(_stream(f"{code}: {getattr(exc, 'message', exc)}\n", "stderr"))
+            return
+        self.result = result
+        self.write(*self.render(result))
+
+    @staticmethod
+    def render(result: Any) -> list[dict[str, str]]:
+        """Status, payload, the log tail and the REPORT line of an ``InvokeResult``."""
+        status = f"StatusCode {result.status_code}  RequestId {result.request_id}"
+        if result.executed_version:
+            status += f"  ExecutedVersion {result.executed_version}"
+        if result.function_error:
+            status += f"  FunctionError {result.function_error}"
+        parts = [_stream(status + "\n")]
+        if result.status_code == 200:
+            body = json.dumps(result.payload, indent=2, default=str)
+            parts.append(_stream(body + "\n", "stderr" if result.function_error else "stdout"))
+        logs = list(result.logs)
+        report = [line for line in logs if line.startswith("REPORT")]
+        tail = [line for line in logs if not line.startswith("REPORT")][-LOG_TAIL:]
+        if tail:
+            parts.append(_stream("--- log tail ---\n" + "".join(_line(x) for x in tail)))
+        if report:
+            parts.append(_stream(_line(report[-1])))
+        return parts
+
+    def close(self) -> None:
+        self.builder.close()
+        super().close()
+
+
+def _line(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+class _LivePlot(widgets.VBox):  # type: ignore[misc]
+    """A figure fed by the telemetry bus and redrawn by one renderer thread."""
+
+    figure: TimelineFigure | ConcurrencyFigure
+
+    def __init__(self, sb: Any, function_name: str | None, *, hz: float) -> None:
+        if not 0 < hz <= 10:
+            raise ValueError("hz must be in (0, 10]")
+        self.sb = sb
+        self.function_name = function_name
+        self.period = 1.0 / hz
+        self.frames = 0
+        self.last_render_ms = 0.0
+        self._lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        bus = sb.telemetry
+        self._records = [r for r in bus.records(function_name=function_name) if self._wants(r)]
+        self.image = widgets.Image(format="png")
+        self._render()  # a first frame at once, so even a headless run saves a picture
+        self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_record)
+        self._thread = threading.Thread(
+            target=self._run, name=f"sandbox-{type(self).__name__}", daemon=True
+        )
+        super().__init__([self.image])
+        self._thread.start()
+
+    def _wants(self, record: TelemetryRecord) -> bool:
+        return record.kind != RecordKind.LOG and (
+            self.function_name is None or record.function_name == self.function_name
+        )
+
+    def _on_record(self, record: TelemetryRecord) -> None:
+        # called on the invoking thread: append and flag, nothing more
+        if self._wants(record):
+            with self._lock:
+                self._records.append(record)
+            self._dirty.set()
+
+    def _update_figure(self, records: list[TelemetryRecord]) -> None:
+        self.figure.update(records)
+
+    def _render(self) -> None:
+        started = time.perf_counter()
+        with self._lock:
+            records = list(self._records)
+        self._update_figure(records)
+        self.image.value = self.figure.to_png()
+        self.frames += 1
+        self.last_render_ms = (time.perf_counter() - started) * 1000
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._dirty.wait(timeout=0.5)
+            if self._stop.is_set():
+                break
+            if not self._dirty.is_set():
+                continue
+            self._dirty.clear()  # records arriving while we draw set it again
+            started = time.monotonic()
+            try:
+                self._render()
+            except Exception:
+                log.exception("%s: rendering failed", type(self).__name__)
+            # coalesce: at most one frame per period
+            self._stop.wait(max(0.0, self.period - (time.monotonic() - started)))
+
+    def refresh(self) -> None:
+        """Redraw on the next tick (e.g. after changing limits)."""
+        self._dirty.set()
+
+    @property
+    def png(self) -> bytes:
+        """The last frame pushed to the image."""
+        return bytes(self.image.value)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        """Unsubscribe from the bus and stop the renderer thread."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._stop.set()
+        self._dirty.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self.image.close()
+        super().close()
+
+
+class ConcurrencyPlot(_LivePlot):
+    """Live step plot of concurrent executions per function (or version), with the
+    reserved / provisioned / account limits and throttle markers."""
+
+    def __init__(
+        self,
+        sb: Any,
+        function_name: str | None = None,
+        *,
+        by: str = "function",
+        hz: float = 10.0,
+        width: float = 10.0,
+        height: float = 3.5,
+    ) -> None:
+        self.figure = concurrency_figure(
+            (),
+            by=by,
+            limits=concurrency_limits(sb, function_name),
+            width=width,
+            height=height,
+            title=f"Concurrency: {function_name}" if function_name else None,
+        )
+        super().__init__(sb, function_name, hz=hz)
+
+    def refresh_limits(self) -> None:
+        """Read the limits again (after put_function_concurrency ...) and redraw."""
+        assert isinstance(self.figure, ConcurrencyFigure)
+        self.figure.set_limits(concurrency_limits(self.sb, self.function_name))
+        self.refresh()
+
+
+class LifecycleTimeline(_LivePlot):
+    """Live swim lanes, one per execution environment (see ``TimelineFigure``)."""
+
+    def __init__(
+        self,
+        sb: Any,
+        function_name: str | None = None,
+        *,
+        hz: float = 10.0,
+        width: float = 10.0,
+        height: float | None = None,
+    ) -> None:
+        self.figure = timeline_figure((), width=width, height=height, title=function_name)
+        super().__init__(sb, function_name, hz=hz)
+
+
+class Dashboard(widgets.VBox):  # type: ignore[misc]
+    """An InvokePanel above tabs with the live timeline and concurrency plot."""
+
+    def __init__(self, sb: Any, function_name: str | None = None) -> None:
+        self.invoke_panel = InvokePanel(sb, function_name)
+        self.timeline = LifecycleTimeline(sb, function_name)
+        self.concurrency = ConcurrencyPlot(sb, function_name)
+        self.tabs = widgets.Tab(children=[self.timeline, self.concurrency])
+        self.tabs.set_title(0, "Lifecycle")
+        self.tabs.set_title(1, "Concurrency")
+        super().__init__([self.invoke_panel, self.tabs])
+
+    def close(self) -> None:
+        for child in (self.invoke_panel, self.timeline, self.concurrency, self.tabs):
+            with contextlib.suppress(Exception):
+                child.close()
+        super().close()
