@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import os
 import resource
 import struct
@@ -183,30 +184,36 @@ class LambdaContext:
 _request_id = ""
 
 
+class LambdaTextFormatter(logging.Formatter):
+    """``[LEVEL]\t<ISO time>Z\t<request id>\t<message>``: the Python runtime's text format."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        ms = int(record.msecs)
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return f"[{record.levelname}]\t{ts}.{ms:03d}Z\t{_request_id}\t{text}"
+
+
+class LambdaJsonFormatter(logging.Formatter):
+    """``LoggingConfig.LogFormat = JSON``: one JSON object per record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        doc = {
+            "timestamp": f"{ts}.{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": _request_id,
+        }
+        return json.dumps(doc)
+
+
 def _install_logging(log_format: str) -> None:
-    import logging
-
-    class LambdaTextFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            ms = int(record.msecs)
-            text = record.getMessage()
-            if record.exc_info:
-                text += "\n" + self.formatException(record.exc_info)
-            return f"[{record.levelname}]\t{ts}.{ms:03d}Z\t{_request_id}\t{text}"
-
-    class LambdaJsonFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            doc = {
-                "timestamp": f"{ts}.{int(record.msecs):03d}Z",
-                "level": record.levelname,
-                "message": record.getMessage(),
-                "logger": record.name,
-                "requestId": _request_id,
-            }
-            return json.dumps(doc)
-
+    # the formatter classes are defined at import, in the zygote: a class created after the
+    # fork would cost every environment its own copy
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -333,7 +340,6 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     time.tzset()  # TZ=:UTC, as on Lambda
     os.chdir(spec["task_root"])
     sys.path[:0] = spec["python_path"]
-    importlib.invalidate_caches()
     sys.argv = ["/var/runtime/bootstrap.py"]
     _install_logging(spec.get("log_format", "Text"))
 
