@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from sandbox import Sandbox, __version__
 from sandbox.errors import LambdaError, SandboxError, TooManyRequestsException
@@ -48,6 +49,26 @@ def _table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
 def _show(logs: Sequence[str]) -> None:
     for line in logs:
         print("   | " + line.replace("\t", "  "))
+
+
+def _save_pictures(sb: Sandbox, folder: Path) -> None:
+    """Write the demo's lifecycle timeline and concurrency plot into ``folder``.
+
+    matplotlib is imported only here (by ``sb.plot_*``); without it the demo still runs
+    and says why there are no pictures."""
+    try:
+        figures = {
+            "demo-timeline.png": sb.plot_timeline(),
+            "demo-concurrency.png": sb.plot_concurrency(),
+        }
+    except ImportError as exc:
+        print(f"(no pictures: {exc.name or exc} is not installed)")
+        return
+    print("The same run as pictures (sb.plot_timeline() and sb.plot_concurrency()):")
+    for filename, figure in figures.items():
+        path = folder / filename
+        path.write_bytes(figure.to_png())
+        print(f"   {path}")
 
 
 def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
@@ -142,9 +163,11 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
         except LambdaError as exc:
             print(f"   {exc.code}: {exc.message}")
     print(f"\nThe telemetry bus recorded {len(sb.telemetry):,} events (sb.telemetry.rows()).")
+    # next to the store; an ephemeral store is deleted at exit, so the working directory
+    _save_pictures(sb, Path.cwd() if getattr(out, "ephemeral", False) else sb.home)
     print(
-        "Next: concurrency limits, layers, extensions, destinations and triggers arrive issue "
-        "by issue; see docs/index.md."
+        "Next: layers, extensions, destinations and triggers arrive issue by issue; "
+        "see docs/index.md. In a notebook: %load_ext sandbox (docs/notebook.md)."
     )
     return 0
 
@@ -216,7 +239,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run a guided tour of what the sandbox does")
-    demo.add_argument("--seed", type=int, default=7, help="seed of the routing draws")
     demo.add_argument("--ephemeral", action="store_true", help="use a throwaway store")
     gen = sub.add_parser(
         "generate-event",

@@ -31,6 +31,7 @@ def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys: pytest.CaptureFixtu
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:demo-hello:$latest"
         in first
     )
+    assert all((tmp_path / f"demo-{n}.png").is_file() for n in ("timeline", "concurrency"))
     assert main(["--home", str(tmp_path), "demo"]) == 0  # on the same store, again
     assert capsys.readouterr().out.count("published version 1") == 1
 

@@ -82,6 +82,10 @@ class _LiveFigure(Figure):
         FigureCanvasAgg(self)
         self.lock = threading.RLock()  # update() and drawing never interleave
 
+    def _repr_png_(self) -> bytes:
+        """Shown as a picture when it is a cell's value (with or without the inline backend)."""
+        return self.to_png()
+
     def to_png(self) -> bytes:
         """Draw and encode the canvas (PIL, ``compress_level=1``)."""
         from PIL import Image

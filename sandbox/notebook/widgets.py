@@ -321,8 +321,10 @@ class _LivePlot(widgets.VBox):  # type: ignore[misc]
         self._dirty.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-        with contextlib.suppress(Exception):
+        try:  # plain try: close() also runs from __del__ at interpreter exit, module-less
             self.image.close()
+        except Exception:
+            pass
         super().close()
 
 
