@@ -44,6 +44,8 @@ STATUS_COLORS = {
 }
 INIT_COLOR = "#9ecae1"
 PROVISIONED_INIT_COLOR = "#c6dbef"
+RUNTIME_INIT_COLOR = "#6baed6"  # INIT's sub-phases, drawn over the INIT span
+FUNCTION_INIT_COLOR = "#2171b5"
 SHUTDOWN_COLOR = "#969696"
 THROTTLE_COLOR = "#d62728"
 LIMIT_STYLES = {
@@ -135,12 +137,22 @@ class TimelineFigure(_LiveFigure):
         ax.grid(axis="x", alpha=0.3)
         kw: dict[str, Any] = {"linewidths": 0}
         self.init = PolyCollection([], facecolors=INIT_COLOR, label="INIT", **kw)
+        # the sub-phases of INIT (spec §1.1), thinner, over the INIT span
+        self.runtime_init = PolyCollection([], facecolors=RUNTIME_INIT_COLOR, **kw)
+        self.function_init = PolyCollection([], facecolors=FUNCTION_INIT_COLOR, **kw)
         self.invoke = PolyCollection([], facecolors=STATUS_COLORS["success"], **kw)
         self.shutdown = PolyCollection([], facecolors=SHUTDOWN_COLOR, label="SHUTDOWN", **kw)
         self.cold = PolyCollection(
             [], facecolors="none", edgecolors="black", linewidths=1.5, label="cold start"
         )
-        for collection in (self.init, self.invoke, self.shutdown, self.cold):
+        for collection in (
+            self.init,
+            self.runtime_init,
+            self.function_init,
+            self.invoke,
+            self.shutdown,
+            self.cold,
+        ):
             ax.add_collection(collection)
         (self.throttles,) = ax.plot(
             [], [], linestyle="none", marker="x", color=THROTTLE_COLOR, markersize=7
@@ -149,6 +161,8 @@ class TimelineFigure(_LiveFigure):
         ax.legend(
             handles=[
                 Patch(facecolor=INIT_COLOR, label="INIT"),
+                Patch(facecolor=RUNTIME_INIT_COLOR, label="runtime init"),
+                Patch(facecolor=FUNCTION_INIT_COLOR, label="function init"),
                 *(Patch(facecolor=c, label=f"INVOKE {s}") for s, c in STATUS_COLORS.items()),
                 Patch(facecolor="none", edgecolor="black", label="cold start"),
                 Patch(facecolor=SHUTDOWN_COLOR, label="SHUTDOWN"),
@@ -160,7 +174,7 @@ class TimelineFigure(_LiveFigure):
             bbox_to_anchor=(0.0, 1.01),
             borderaxespad=0.0,
             fontsize="x-small",
-            ncols=8,
+            ncols=6,
             framealpha=0.8,
         )
         self.update(records)
@@ -197,15 +211,23 @@ class TimelineFigure(_LiveFigure):
         self.lanes = list(lane_of)
         self.t0 = t0 = min((r.time for r in recs), default=0.0)
 
-        def spans(selected: Sequence[TelemetryRecord]) -> np.ndarray:
+        def spans(
+            selected: Sequence[TelemetryRecord], half: float = LANE_HALF_HEIGHT
+        ) -> np.ndarray:
             y = np.fromiter((lane_of[r.env_id] for r in selected), float, len(selected))
             s = np.fromiter((r.time - t0 for r in selected), float, len(selected))
             e = np.fromiter((_end(r) - t0 for r in selected), float, len(selected))
-            return _boxes(y, s, e, LANE_HALF_HEIGHT)
+            return _boxes(y, s, e, half)
 
         on_lane = [r for r in recs if r.env_id in lane_of]
         inits = [r for r in on_lane if r.kind == RecordKind.PHASE and r.phase == "init"]
         shutdowns = [r for r in on_lane if r.kind == RecordKind.PHASE and r.phase == "shutdown"]
+        runtime_inits = [
+            r for r in on_lane if r.kind == RecordKind.PHASE and r.phase == "runtime-init"
+        ]
+        function_inits = [
+            r for r in on_lane if r.kind == RecordKind.PHASE and r.phase == "function-init"
+        ]
         invokes = [r for r in on_lane if _is_invocation(r)]
         colds = [r for r in invokes if r.detail.get("cold")]
         throttles = [r for r in recs if r.kind == RecordKind.THROTTLE]
@@ -218,6 +240,8 @@ class TimelineFigure(_LiveFigure):
             ]
             or INIT_COLOR
         )
+        self.runtime_init.set_verts(spans(runtime_inits, LANE_HALF_HEIGHT / 2))  # type: ignore[arg-type]
+        self.function_init.set_verts(spans(function_inits, LANE_HALF_HEIGHT / 2))  # type: ignore[arg-type]
         self.shutdown.set_verts(spans(shutdowns))  # type: ignore[arg-type]
         self.invoke.set_verts(spans(invokes))  # type: ignore[arg-type]
         self.invoke.set_facecolor(

@@ -369,8 +369,13 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
         supervise((ctrl_fd, log_fd))  # returns in the runtime, PID 2 of its own namespace
         mount_view(spec["mounts"])
     _prepare(spec, log_fd)
+    runtime_done = time.perf_counter_ns()  # runtime init ends, function init begins
     handler, init_error = _load_handler(spec["handler"])
     init_ns = time.perf_counter_ns() - init_start
+    phases = {
+        "runtime_ns": runtime_done - init_start,
+        "function_ns": init_ns - runtime_done + init_start,
+    }
     if init_error is not None:
         _log_error(init_error)
         sys.stdout.flush()
@@ -380,6 +385,7 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
             {
                 "op": "init_error",
                 "init_ns": init_ns,
+                **phases,
                 "error": init_error,
                 "max_rss_kb": _max_rss_kb(),
             },
@@ -392,6 +398,7 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
             "op": "ready",
             "pid": _host_pid(),
             "init_ns": init_ns,
+            **phases,
             "max_rss_kb": _max_rss_kb(),
         },
     )

@@ -38,6 +38,12 @@ PRELOAD = [
 ]
 
 
+def _import_path() -> list[str]:
+    """This interpreter's ``sys.path`` for a child, with ``""`` (the current directory)
+    made absolute: the child must import the same ``sandbox`` as the caller."""
+    return [p or os.getcwd() for p in sys.path]
+
+
 def fork_available() -> bool:
     return hasattr(os, "fork") and sys.platform != "win32"
 
@@ -123,7 +129,7 @@ class ZygoteLauncher:
             "-c",
             code,
             str(child.fileno()),
-            json.dumps([p for p in sys.path if p]),
+            json.dumps(_import_path()),
             json.dumps(self._preload),
         ]
 
@@ -328,7 +334,7 @@ class SpawnLauncher:
             sys.executable,
             "-c",
             code,
-            json.dumps([p for p in sys.path if p]),
+            json.dumps(_import_path()),
             str(ctrl.fileno()),
             str(log.fileno()),
         ]

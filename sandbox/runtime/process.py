@@ -114,6 +114,8 @@ class InitOutcome:
     init_ms: float
     error: dict[str, Any] | None = None
     max_rss_mb: int = 0
+    runtime_ms: float = 0.0  # runtime init, inside the environment
+    function_ms: float = 0.0  # function init: importing the handler's module
     timed_out: bool = False
     exit: ExitInfo | None = None
     lines: list[str] = field(default_factory=list)
@@ -366,9 +368,18 @@ class EnvironmentProcess:
         if kind == "message" and header is not None:
             init_ms = header.get("init_ns", 0) / 1e6
             rss = int(header.get("max_rss_kb", 0)) // 1024
+            runtime_ms = header.get("runtime_ns", 0) / 1e6
+            function_ms = header.get("function_ns", 0) / 1e6
             if header.get("op") == "ready":
                 self.runtime_pid = int(header.get("pid", self.pid))
-                return InitOutcome(True, init_ms, lines=lines, max_rss_mb=rss)
+                return InitOutcome(
+                    True,
+                    init_ms,
+                    lines=lines,
+                    max_rss_mb=rss,
+                    runtime_ms=runtime_ms,
+                    function_ms=function_ms,
+                )
             return InitOutcome(
                 False,
                 init_ms,
@@ -376,6 +387,8 @@ class EnvironmentProcess:
                 lines=lines,
                 exit=self.wait_exit(1.0),
                 max_rss_mb=rss,
+                runtime_ms=runtime_ms,
+                function_ms=function_ms,
             )
         if kind == "timeout":
             self.kill()

@@ -226,6 +226,7 @@ class ExecutionEnvironment:
         for line in outcome.lines:
             emit(line)
         real_ms = (time.perf_counter() - t0) * 1000
+        self._sub_phases(outcome, start, real_ms, request_id)
         if outcome.ok:
             self._last_rss_mb = outcome.max_rss_mb
             self._span(Phase.INIT, start, real_ms, request_id, status="success", phase_name=phase)
@@ -251,6 +252,37 @@ class ExecutionEnvironment:
             self.process.kill()
             self.process = None
         return outcome
+
+    def _sub_phases(
+        self, outcome: InitOutcome, start: float, real_ms: float, request_id: str
+    ) -> None:
+        """Runtime init and function init, the two sub-phases of INIT measured inside the
+        environment (spec §1.1); they end INIT, after the process launch, and are placed on
+        the sandbox clock in proportion to the INIT span."""
+        if real_ms <= 0 or not (outcome.runtime_ms or outcome.function_ms):
+            return
+        end = self.deps.clock.time()
+        per_ms = (end - start) / real_ms
+        function_start = end - outcome.function_ms * per_ms
+        runtime_start = function_start - outcome.runtime_ms * per_ms
+        for phase, begin, finish, ms in (
+            (Phase.RUNTIME_INIT, runtime_start, function_start, outcome.runtime_ms),
+            (Phase.FUNCTION_INIT, function_start, end, outcome.function_ms),
+        ):
+            self.deps.bus.emit(
+                RecordKind.PHASE,
+                time=max(start, begin),
+                end=finish,
+                duration_ms=ms,
+                env_id=self.env_id,
+                function_name=self.config.function_name,
+                version=self.config.version,
+                phase=str(phase),
+                request_id=request_id,
+                init_type=self.init_type,
+                account_id=self.account_id,
+                detail={},
+            )
 
     def start(self, *, for_invocation: bool) -> bool:
         """Cold start: INIT now. Returns whether INIT succeeded.
