@@ -64,15 +64,25 @@ def _event_templates() -> tuple[list[str], Callable[[str], object] | None]:
         return [], None
 
 
+SAVED = "saved: "  # prefix of a function's saved test events in the picker
+
+
 class EventBuilder(widgets.VBox):  # type: ignore[misc]
     """A template picker and a JSON editor validated as you type.
 
-    ``event`` is the parsed payload (``None`` while the JSON is invalid); ``error`` shows
-    why it is invalid.
+    The picker offers custom JSON, the service event templates of :mod:`sandbox.events`,
+    and — given a sandbox and a function — that function's saved test events
+    (``sb.save_test_event``). ``event`` is the parsed payload (``None`` while the JSON is
+    invalid); ``error`` shows why it is invalid.
     """
 
-    def __init__(self, value: str = "{}") -> None:
+    def __init__(
+        self, value: str = "{}", *, sb: Any = None, function_name: str | None = None
+    ) -> None:
         names, self._generate = _event_templates()
+        self._names = names
+        self.sb = sb
+        self.function_name: str | None = None
         self.template = widgets.Dropdown(
             options=[CUSTOM, *names], value=CUSTOM, description="Event"
         )
@@ -88,9 +98,32 @@ class EventBuilder(widgets.VBox):  # type: ignore[misc]
         self.editor.observe(self._on_edit, names="value")
         super().__init__([self.template, self.editor, self.error])
         self._validate(value)
+        self.use_function(function_name)
+
+    def use_function(self, function_name: str | None) -> None:
+        """List ``function_name``'s saved test events in the picker."""
+        self.function_name = function_name
+        saved: list[str] = []
+        lister = getattr(self.sb, "list_test_events", None)
+        if function_name and callable(lister):
+            try:
+                saved = [SAVED + str(n) for n in lister(function_name)]
+            except Exception:
+                saved = []
+        keep = self.template.value
+        self.template.options = [CUSTOM, *saved, *self._names]
+        self.template.value = keep if keep in self.template.options else CUSTOM
 
     def _on_template(self, change: dict[str, Any]) -> None:
-        if change["new"] == CUSTOM or self._generate is None:
+        chosen = str(change["new"] or CUSTOM)
+        if chosen.startswith(SAVED) and self.sb is not None and self.function_name:
+            try:
+                event = self.sb.get_test_event(self.function_name, chosen[len(SAVED) :])
+                self.editor.value = json.dumps(event, indent=2)
+            except Exception as exc:
+                self.error.value = f"<span style='color:#d62728'>{exc}</span>"
+            return
+        if chosen == CUSTOM or self._generate is None:
             return
         try:
             self.editor.value = json.dumps(self._generate(change["new"]), indent=2)
@@ -125,7 +158,7 @@ class InvokePanel(widgets.VBox):  # type: ignore[misc]
         self.invocation_type = widgets.Dropdown(
             description="Type", options=list(INVOCATION_TYPES), value="RequestResponse"
         )
-        self.builder = EventBuilder()
+        self.builder = EventBuilder(sb=sb)
         self.button = widgets.Button(description="Invoke", button_style="primary", icon="play")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.output = widgets.Output(layout=widgets.Layout(border="1px solid #ddd"))
@@ -164,6 +197,7 @@ class InvokePanel(widgets.VBox):  # type: ignore[misc]
 
     def _on_function(self, change: dict[str, Any]) -> None:
         self._fill_qualifiers(change["new"])
+        self.builder.use_function(change["new"])
 
     def _fill_qualifiers(self, function_name: str | None) -> None:
         options = ["$LATEST"]

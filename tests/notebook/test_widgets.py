@@ -152,3 +152,23 @@ def test_event_builder_lists_service_templates_when_there_are_some() -> None:
     builder.template.value = kinds[0]
     assert builder.valid and isinstance(builder.event, dict) and builder.event
     builder.close()
+
+
+@pytest.mark.process
+def test_event_builder_offers_the_functions_saved_test_events() -> None:
+    from sandbox import Sandbox
+    from sandbox.notebook.widgets import SAVED, InvokePanel
+
+    with Sandbox.ephemeral() as sb:
+        sb.create_function("echo", "def lambda_handler(e, c):\n    return e\n")
+        sb.save_test_event("echo", "order", {"order": 42})
+        panel = InvokePanel(sb, "echo")
+        try:
+            panel.function.value = "echo"
+            assert f"{SAVED}order" in panel.builder.template.options
+            panel.builder.template.value = f"{SAVED}order"
+            assert panel.builder.event == {"order": 42}
+            panel.button.click()
+            assert panel.result.payload == {"order": 42}
+        finally:
+            panel.close()
