@@ -344,10 +344,35 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     _install_logging(spec.get("log_format", "Text"))
 
 
-def _max_rss_kb() -> int:
-    """Peak resident memory in KiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+def _vm_hwm_kb() -> int | None:
+    """``VmHWM`` (the peak of this process's own memory) from ``/proc/self/status``."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _ru_maxrss_kb() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak
+    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS
+
+
+# ``ru_maxrss`` survives ``exec``: a spawned runtime would report the peak of the (large)
+# process that started it. Then (and only then: it is slower) read VmHWM instead.
+_INHERITED_PEAK = (_vm_hwm_kb() or 0) + 1024 < _ru_maxrss_kb()
+
+
+def _max_rss_kb() -> int:
+    """Peak resident memory of this runtime, in KiB."""
+    if _INHERITED_PEAK:
+        hwm = _vm_hwm_kb()
+        if hwm is not None:
+            return hwm
+    return _ru_maxrss_kb()
 
 
 def _host_pid() -> int:
