@@ -104,16 +104,20 @@ class ExecutionEnvironment:
         self._emit_state(EnvironmentState.STARTING, "created")
 
     # telemetry --------------------------------------------------------------------------
-    def _emit_state(self, state: EnvironmentState, reason: str) -> None:
+    def _emit(self, kind: RecordKind, **fields: Any) -> None:
+        """A telemetry record about this environment (its identity filled in)."""
         self.deps.bus.emit(
-            RecordKind.ENV_STATE,
+            kind,
             env_id=self.env_id,
             function_name=self.config.function_name,
             version=self.config.version,
             init_type=self.init_type,
             account_id=self.account_id,
-            detail={"state": str(state), "reason": reason},
+            **fields,
         )
+
+    def _emit_state(self, state: EnvironmentState, reason: str) -> None:
+        self._emit(RecordKind.ENV_STATE, detail={"state": str(state), "reason": reason})
 
     def _set_state(self, state: EnvironmentState, reason: str, *, record: bool = True) -> None:
         check_transition(self.state, state)
@@ -124,18 +128,13 @@ class ExecutionEnvironment:
     def _span(
         self, phase: Phase, start: float, duration_ms: float, request_id: str = "", **detail: object
     ) -> None:
-        self.deps.bus.emit(
+        self._emit(
             RecordKind.PHASE,
             time=start,
             end=self.deps.clock.time(),
             duration_ms=duration_ms,
-            env_id=self.env_id,
-            function_name=self.config.function_name,
-            version=self.config.version,
             phase=str(phase),
             request_id=request_id,
-            init_type=self.init_type,
-            account_id=self.account_id,
             detail=detail,
         )
 
@@ -151,18 +150,13 @@ class ExecutionEnvironment:
         """One record per invocation: the environment's INVOKE phase (its BUSY period) and the
         request's outcome."""
         request = self._request
-        self.deps.bus.emit(
+        self._emit(
             RecordKind.INVOCATION,
             time=start,
             end=self.deps.clock.time(),
             duration_ms=duration_ms,
-            env_id=self.env_id,
-            function_name=self.config.function_name,
-            version=self.config.version,
             phase=str(Phase.INVOKE),
             request_id=request_id,
-            init_type=self.init_type,
-            account_id=self.account_id,
             detail={
                 "status": status,
                 "error_type": error_type,
@@ -269,18 +263,13 @@ class ExecutionEnvironment:
             (Phase.RUNTIME_INIT, runtime_start, function_start, outcome.runtime_ms),
             (Phase.FUNCTION_INIT, function_start, end, outcome.function_ms),
         ):
-            self.deps.bus.emit(
+            self._emit(
                 RecordKind.PHASE,
                 time=max(start, begin),
                 end=finish,
                 duration_ms=ms,
-                env_id=self.env_id,
-                function_name=self.config.function_name,
-                version=self.config.version,
                 phase=str(phase),
                 request_id=request_id,
-                init_type=self.init_type,
-                account_id=self.account_id,
                 detail={},
             )
 
