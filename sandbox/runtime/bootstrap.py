@@ -361,14 +361,19 @@ def _ru_maxrss_kb() -> int:
     return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS
 
 
-# ``ru_maxrss`` survives ``exec``: a spawned runtime would report the peak of the (large)
-# process that started it. Then (and only then: it is slower) read VmHWM instead.
-_INHERITED_PEAK = (_vm_hwm_kb() or 0) + 1024 < _ru_maxrss_kb()
+# ``ru_maxrss`` survives ``exec`` (not ``fork``): a runtime spawned by ``exec`` would report
+# the peak of the (large) process that started it. Then, and only then, since it is slower,
+# read VmHWM instead. Decided once per process: a zygote's forks start afresh.
+_inherited_peak: dict[int, bool] = {}
 
 
 def _max_rss_kb() -> int:
     """Peak resident memory of this runtime, in KiB."""
-    if _INHERITED_PEAK:
+    pid = os.getpid()
+    inherited = _inherited_peak.get(pid)
+    if inherited is None:
+        inherited = _inherited_peak[pid] = (_vm_hwm_kb() or 0) + 1024 < _ru_maxrss_kb()
+    if inherited:
         hwm = _vm_hwm_kb()
         if hwm is not None:
             return hwm
