@@ -109,9 +109,12 @@ class Burst:
         index, self._next = self._next, self._next + 1
         return index
 
-    def _start(self, index: int, reuse: Checkout | None) -> None:
-        """Send request ``index`` to ``reuse`` (an environment that just finished one) or to
-        one from the pool — after admission, which may throttle it."""
+    def _start(
+        self, index: int, reuse: Checkout | None, reuse_process: EnvironmentProcess | None = None
+    ) -> None:
+        """Send request ``index`` to ``reuse`` (an environment that just finished one, its
+        descriptors still registered as ``reuse_process``'s) or to one from the pool — after
+        admission, which may throttle it."""
         config = self._choose(self._resolved)
         ref = self._resolved.ref
         request_id = str(uuid.uuid4())
@@ -122,6 +125,7 @@ class Burst:
         except TooManyRequestsException as exc:
             self._results[index] = exc
             if reuse is not None:
+                self._detach(reuse_process)
                 self._envs.release(reuse)
             return
         wanted_pool = lease.provisioned or ""
@@ -132,8 +136,9 @@ class Burst:
             or reuse.pool.provisioned != wanted_pool
             or reuse.env.process is None
         ):
+            self._detach(reuse_process)
             self._envs.release(reuse)
-            reuse = None
+            reuse, reuse_process = None, None
         request = EnvironmentRequest(
             request_id,
             self._bodies[index],
@@ -168,35 +173,45 @@ class Burst:
                     request, cold=checkout.cold, reason=checkout.reason
                 )
         except BaseException:
+            self._detach(reuse_process)
             checkout.env.abort("invocation abandoned")
             self._envs.release(checkout)
             self._admission.release(lease)
             raise
         if isinstance(flight, RawResult):  # ended at once (INIT failed)
+            self._detach(reuse_process)
             self._results[index] = self._make_result(flight, request.request_id, config.version)
             self._envs.release(checkout)
             self._admission.release(lease)
             return
         process = checkout.env.process
         assert process is not None
+        if process is not reuse_process:
+            self._detach(reuse_process)
         slot = _Slot(index, checkout, flight, config, process, lease)
         self._active.add(index)
-        for fd in process.fds:
+        for fd in process.fds:  # a reused environment's descriptors stay registered
+            if fd not in self._slots:
+                self._poller.register(fd, select.POLLIN)
             self._slots[fd] = slot
-            self._poller.register(fd, select.POLLIN)
+
+    def _detach(self, process: EnvironmentProcess | None) -> None:
+        """Stop polling ``process``'s descriptors."""
+        if process is None:
+            return
+        for fd in process.fds:
+            if self._slots.pop(fd, None) is not None:
+                self._poller.unregister(fd)
 
     def _finish(self, slot: _Slot, outcome: InvokeOutcome) -> None:
         self._active.discard(slot.index)
-        for fd in slot.process.fds:
-            if self._slots.get(fd) is slot:
-                del self._slots[fd]
-                self._poller.unregister(fd)
         raw = slot.checkout.env.complete_invoke(slot.flight, outcome)
         self._admission.release(slot.lease)
         self._results[slot.index] = self._make_result(
             raw, slot.flight.request.request_id, slot.config.version
         )
         if raw.reset or self._next >= len(self._bodies):
+            self._detach(slot.process)
             self._envs.release(slot.checkout)
         else:
-            self._start(self._take(), slot.checkout)
+            self._start(self._take(), slot.checkout, slot.process)
