@@ -108,9 +108,14 @@ class Admission:
         qualifier: str | None,
         request_id: str,
         invocation_type: str = "RequestResponse",
+        sizes: PoolSizes | None = None,
     ) -> Lease:
-        """A lease for one request, or ``TooManyRequestsException`` (spec §3, §4)."""
-        sizes = self._sizes(account_id)
+        """A lease for one request, or ``TooManyRequestsException`` (spec §3, §4).
+
+        ``sizes``: the account's reserved and provisioned concurrency when the caller holds
+        a recent copy (a burst refreshes its copy every few milliseconds)."""
+        if sizes is None:
+            sizes = self._sizes(account_id)
         reserved = sizes.reserved.get(function_name)
         provisioned_here = sizes.provisioned.get(function_name, {})
         key = (account_id, function_name)

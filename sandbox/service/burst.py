@@ -11,6 +11,7 @@ would be frozen and thawed for nothing).
 
 from __future__ import annotations
 
+import functools
 import select
 import time
 import uuid
@@ -62,6 +63,10 @@ class Burst:
     ) -> None:
         self._envs = engine.envs
         self._admission = engine.admission
+        # reserved and provisioned concurrency, read again at every periodic check: the
+        # store's change check would cost more than a request's own admission
+        self._read_sizes = functools.partial(engine.sizes, resolved.ref.account_id)
+        self._sizes = self._read_sizes()
         self._resolved = resolved
         self._bodies = bodies
         self._concurrency = concurrency
@@ -91,6 +96,7 @@ class Burst:
                             self._finish(slot, outcome)
                 now = time.monotonic()
                 if now >= next_check:
+                    self._sizes = self._read_sizes()
                     for slot in list({s.index: s for s in self._slots.values()}.values()):
                         if slot.index in self._active:
                             outcome = slot.process.check(now)
@@ -120,7 +126,11 @@ class Burst:
         request_id = str(uuid.uuid4())
         try:
             lease = self._admission.admit(
-                ref.account_id, ref.name, qualifier=ref.qualifier, request_id=request_id
+                ref.account_id,
+                ref.name,
+                qualifier=ref.qualifier,
+                request_id=request_id,
+                sizes=self._sizes,
             )
         except TooManyRequestsException as exc:
             self._results[index] = exc

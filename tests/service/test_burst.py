@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 
 from sandbox import Sandbox
+from sandbox.core.telemetry import RecordKind, TelemetryRecord
+from sandbox.errors import TooManyRequestsException
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(60)]
 
@@ -77,3 +80,39 @@ def test_bad_input_is_refused_before_anything_runs(sb: Sandbox) -> None:
     with pytest.raises(sb.exceptions.ValidationException, match="concurrency"):
         sb.invoke_many("echo", [{"n": 1}], concurrency=0)
     assert sb.environments() == []
+
+
+def test_a_reservation_made_during_a_burst_applies_to_the_requests_after_it(
+    sb: Sandbox,
+) -> None:
+    sb.create_function("echo", ECHO)
+    five_done = threading.Event()
+    done: list[object] = []
+
+    def on_record(record: TelemetryRecord) -> None:
+        if record.kind is RecordKind.INVOCATION:
+            done.append(record)
+            if len(done) == 5:
+                five_done.set()
+
+    def reserve_nothing() -> None:
+        if five_done.wait(20):
+            sb.put_function_concurrency("echo", reserved_concurrent_executions=0)
+
+    unsubscribe = sb.telemetry.subscribe(on_record)
+    worker = threading.Thread(target=reserve_nothing)
+    worker.start()
+    try:
+        payloads = [{"n": i, "sleep": 0.05} for i in range(30)]
+        results = sb.invoke_many("echo", payloads, concurrency=1)
+    finally:
+        unsubscribe()
+        five_done.set()
+        worker.join(10)
+    throttled = [isinstance(r, TooManyRequestsException) for r in results]
+    # the first five ran; a request started after the change (seen within ~10 ms) is refused
+    assert not any(throttled[:5]) and all(throttled[-10:])
+    first = throttled.index(True)
+    assert all(throttled[first:])
+    reasons = {r.reason for r in results if isinstance(r, TooManyRequestsException)}
+    assert reasons == {"ReservedFunctionConcurrentInvocationLimitExceeded"}
