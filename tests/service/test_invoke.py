@@ -7,9 +7,9 @@ import base64
 import json
 import os
 import re
-import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,28 +109,6 @@ def _report_re(rid: str, *, memory: int = 128, init: bool) -> str:
         rf"^REPORT RequestId: {rid}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
         rf"Memory Size: {memory} MB\tMax Memory Used: \d+ MB\t{init_part}$"
     )
-
-
-def _concurrently(n: int, call: Any) -> list[Any]:
-    """Run ``call(i)`` in ``n`` threads started together; their results in order."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = call(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
-    return results
 
 
 # -- the result and the log lines ---------------------------------------------------------
@@ -323,10 +301,12 @@ def test_filesystem_view(sb: Sandbox) -> None:
 
 
 @pytest.mark.process
-def test_tmp_is_private_per_environment_and_gone_after_shutdown(sb: Sandbox) -> None:
+def test_tmp_is_private_per_environment_and_gone_after_shutdown(
+    sb: Sandbox, concurrently: Callable[..., list[Any]]
+) -> None:
     sb.create_function("fs", INSPECT)
     names = ["a.txt", "b.txt"]
-    results = _concurrently(2, lambda i: sb.invoke("fs", {"write": names[i], "sleep": 0.3}))
+    results = concurrently(2, lambda i: sb.invoke("fs", {"write": names[i], "sleep": 0.3}))
     streams = {r.payload["env"]["AWS_LAMBDA_LOG_STREAM_NAME"] for r in results}
     assert len(streams) == 2  # two environments
     for name, r in zip(names, results, strict=True):
@@ -349,11 +329,11 @@ def test_paths_isolation_task_root_is_a_host_directory() -> None:
 
 
 @pytest.mark.process
-def test_paths_isolation_tmp_is_private_and_removed() -> None:
+def test_paths_isolation_tmp_is_private_and_removed(concurrently: Callable[..., list[Any]]) -> None:
     with Sandbox.ephemeral(isolation="paths") as sb:
         sb.create_function("fs", INSPECT)
         names = ["a.txt", "b.txt"]
-        results = _concurrently(2, lambda i: sb.invoke("fs", {"write": names[i], "sleep": 0.3}))
+        results = concurrently(2, lambda i: sb.invoke("fs", {"write": names[i], "sleep": 0.3}))
         tmps = {Path(r.payload["tmp"]) for r in results}
         assert len(tmps) == 2 and Path("/tmp") not in tmps  # one directory per environment
         for name, r in zip(names, results, strict=True):

@@ -120,27 +120,6 @@ def _shutdowns(sb: Sandbox) -> dict[str, str]:
     }
 
 
-def _concurrently(n: int, call: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = call(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
-    return results
-
-
 # -- reuse and freeze ---------------------------------------------------------------------
 @pytest.mark.process
 def test_warm_reuse_keeps_module_globals(sb: Sandbox) -> None:
@@ -173,12 +152,14 @@ def test_idle_environment_is_frozen(sb: Sandbox) -> None:
 
 # -- scale-out (spec §1.1, §4) ------------------------------------------------------------
 @pytest.mark.process
-def test_concurrent_requests_get_their_own_environments() -> None:
+def test_concurrent_requests_get_their_own_environments(
+    concurrently: Callable[..., list[Any]],
+) -> None:
     # a real clock, so that the INVOKE spans have real extents to compare
     with Sandbox.ephemeral() as sb:
         sb.create_function("slow", SLEEPER)
         for _ in range(2):  # the second round reuses the four warm environments
-            results = _concurrently(4, lambda _i: sb.invoke("slow", {"sleep": 0.3}))
+            results = concurrently(4, lambda _i: sb.invoke("slow", {"sleep": 0.3}))
             assert len({r.payload["pid"] for r in results}) == 4
             assert len({r.payload["stream"] for r in results}) == 4
         assert len(sb.environments()) == 4
