@@ -15,6 +15,7 @@ from sandbox import errors
 from sandbox._sandbox import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Sandbox, default_home
 from sandbox.core.arns import LATEST
 from sandbox.core.clock import Clock, FakeClock, RealClock, ScaledClock
+from sandbox.core.layers import LayerList, LayerSummary, LayerVersion, LayerVersionList
 from sandbox.core.models import (
     AliasConfiguration,
     AliasList,
@@ -37,6 +38,10 @@ __all__ = [
     "FunctionList",
     "GetFunctionResult",
     "LambdaError",
+    "LayerList",
+    "LayerSummary",
+    "LayerVersion",
+    "LayerVersionList",
     "RealClock",
     "Sandbox",
     "SandboxError",

@@ -25,6 +25,7 @@ from sandbox._api.concurrency import ConcurrencyAPI
 from sandbox._api.events import EventsAPI
 from sandbox._api.functions import FunctionsAPI
 from sandbox._api.invoke import InvokeAPI
+from sandbox._api.layers import LayersAPI
 from sandbox._api.observe import ObserveAPI
 from sandbox._api.plots import PlotsAPI
 from sandbox.core.clock import Clock, RealClock, ScaledClock
@@ -170,13 +171,16 @@ def _close_all() -> None:
             sandbox.close()
 
 
-class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, EventsAPI):
-    """A local AWS Lambda: functions, versions, aliases and (soon) their execution.
+class Sandbox(FunctionsAPI, LayersAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, EventsAPI):
+    """A local AWS Lambda: functions, versions, aliases, layers and their execution.
 
     Args:
         home: where the embedded store lives; defaults to ``$LAMBDA_SANDBOX_HOME`` or
             ``~/.lambda-sandbox``, so state survives a kernel restart.
         account_id: the 12-digit account this handle acts as (default ``123456789012``).
+            The store holds any number of accounts; :meth:`for_account` acts as another.
+        organization_id: the AWS Organizations id (``o-...``) the account belongs to, for
+            layers shared with an organisation.
         region: the region (default ``us-east-1``).
         time_scale: run platform delays (retry backoff, keep-alive ...) this many times
             faster than real time.
@@ -211,6 +215,7 @@ class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, Eve
         *,
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
+        organization_id: str | None = None,
         time_scale: float | None = None,
         clock: Clock | None = None,
         keep_alive: float = DEFAULT_KEEP_ALIVE,
@@ -263,6 +268,8 @@ class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, Eve
         _shared.register(self._functions)
         self._invoker: InvokeService | None = None
         _OPEN.add(self)
+        if organization_id is not None:
+            self._functions.layer_service.set_organization(organization_id)
 
     # lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -284,10 +291,23 @@ class Sandbox(FunctionsAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, Eve
             self._invoker.async_invoker = shared.async_invoker
         return self._invoker
 
-    def for_account(self, account_id: str) -> Sandbox:
-        """A handle on the same store acting as another account (layer sharing, ...).
-        Closing it does not close this sandbox."""
-        return Sandbox(account_id=account_id, region=self.region, _shared=self._shared)
+    def for_account(self, account_id: str, *, organization_id: str | None = None) -> Sandbox:
+        """A handle on the same store acting as another account (layer sharing, ...),
+        optionally recording the organisation it belongs to. Closing it does not close
+        this sandbox.
+
+        Example:
+            >>> with Sandbox.ephemeral() as sb:
+            ...     other = sb.for_account("210987654321")
+            ...     other.account_id
+            '210987654321'
+        """
+        return Sandbox(
+            account_id=account_id,
+            region=self.region,
+            organization_id=organization_id,
+            _shared=self._shared,
+        )
 
     @property
     def home(self) -> Path:

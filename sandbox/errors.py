@@ -17,6 +17,7 @@ Hierarchy::
         ├── CodeStorageExceededException          400  code storage quota
         ├── ResourceInUseException                400  the resource is being changed
         ├── RecursiveInvocationException          400  a recursive loop was stopped
+        ├── AccessDeniedException                 403  another account's resource, not granted
         ├── ResourceNotFoundException             404  function, version, alias, layer ...
         ├── ProvisionedConcurrencyConfigNotFoundException   404
         ├── ResourceConflictException             409  state or existence conflict
@@ -37,6 +38,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AccessDeniedException",
     "CodeStorageExceededException",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
@@ -133,6 +135,13 @@ class ResourceInUseException(LambdaError):
 class RecursiveInvocationException(LambdaError):
     code = "RecursiveInvocationException"
     status_code = 400
+
+
+class AccessDeniedException(LambdaError):
+    """Another account's resource that no resource-based policy shares with the caller."""
+
+    code = "AccessDeniedException"
+    status_code = 403
 
 
 class ResourceNotFoundException(LambdaError):

@@ -49,13 +49,25 @@ class LastUpdateStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LayerReference:
-    """One entry of a function's ``Layers``: a layer *version* ARN and its code size."""
+    """One entry of a function's ``Layers``: a layer *version* ARN and its code size.
+
+    The function keeps which artifact the version was (``code_sha256_hex``) and its
+    unzipped size, so it goes on running after the layer version is deleted (spec §6:
+    Lambda keeps a copy while a function references it)."""
 
     arn: str
     code_size: int = 0
+    code_sha256_hex: str = ""
+    unzipped_size: int = 0
 
     def to_aws(self) -> JsonDict:
         return {"Arn": self.arn, "CodeSize": self.code_size}
+
+    def to_record(self) -> JsonDict:
+        out = self.to_aws()
+        out["X-Sandbox-Sha256"] = self.code_sha256_hex
+        out["X-Sandbox-UnzippedSize"] = self.unzipped_size
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +135,8 @@ class FunctionConfiguration:
     logging_config: LoggingConfig = field(default_factory=LoggingConfig)
     image_uri: str | None = None
     image_config: Mapping[str, object] = field(default_factory=dict)
+    image: Mapping[str, object] = field(default_factory=dict)
+    unzipped_size: int = 0
     state: FunctionState = FunctionState.ACTIVE
     state_reason: str | None = None
     state_reason_code: str | None = None
@@ -159,6 +173,7 @@ class FunctionConfiguration:
             self.logging_config,
             self.image_uri,
             tuple(sorted((k, repr(v)) for k, v in self.image_config.items())),
+            self.image.get("Digest"),
         )
 
     def to_aws(self) -> JsonDict:
@@ -199,8 +214,22 @@ class FunctionConfiguration:
             out["StateReason"] = self.state_reason
         if self.state_reason_code:
             out["StateReasonCode"] = self.state_reason_code
+        return out
+
+    def to_record(self) -> JsonDict:
+        """What the store keeps: :meth:`to_aws` plus the sandbox's own bookkeeping
+        (``X-Sandbox-*`` members, never shown through the API)."""
+        out = self.to_aws()
+        if self.layers:
+            out["Layers"] = [layer.to_record() for layer in self.layers]
         if self.image_uri:
             out["X-Sandbox-ImageUri"] = self.image_uri
+        if self.image:
+            out["X-Sandbox-Image"] = dict(self.image)
+        if self.package_type != "Zip":
+            out["X-Sandbox-Runtime"] = self.runtime
+            out["X-Sandbox-Handler"] = self.handler
+        out["X-Sandbox-UnzippedSize"] = self.unzipped_size
         return out
 
     @classmethod
@@ -209,7 +238,12 @@ class FunctionConfiguration:
         env = _map(_map(d, "Environment"), "Variables")
         layers_raw = d.get("Layers")
         layers = tuple(
-            LayerReference(_str(item, "Arn"), _int(item, "CodeSize"))
+            LayerReference(
+                _str(item, "Arn"),
+                _int(item, "CodeSize"),
+                _str(item, "X-Sandbox-Sha256"),
+                _int(item, "X-Sandbox-UnzippedSize"),
+            )
             for item in (layers_raw if isinstance(layers_raw, list) else [])
             if isinstance(item, Mapping)
         )
@@ -219,9 +253,9 @@ class FunctionConfiguration:
         return cls(
             function_name=_str(d, "FunctionName"),
             function_arn=_str(d, "FunctionArn"),
-            runtime=_str(d, "Runtime"),
+            runtime=_str(d, "Runtime") or _str(d, "X-Sandbox-Runtime"),
             role=_str(d, "Role"),
-            handler=_str(d, "Handler"),
+            handler=_str(d, "Handler") or _str(d, "X-Sandbox-Handler"),
             code_sha256=_str(d, "CodeSha256"),
             code_size=_int(d, "CodeSize"),
             last_modified=_str(d, "LastModified"),
@@ -245,6 +279,8 @@ class FunctionConfiguration:
             ),
             image_uri=_str(d, "X-Sandbox-ImageUri") or None,
             image_config=dict(_map(_map(d, "ImageConfigResponse"), "ImageConfig")),
+            image=dict(_map(d, "X-Sandbox-Image")),
+            unzipped_size=_int(d, "X-Sandbox-UnzippedSize"),
             state=FunctionState(_str(d, "State", "Active")),
             state_reason=_str(d, "StateReason") or None,
             state_reason_code=_str(d, "StateReasonCode") or None,

@@ -77,6 +77,11 @@ class Isolation:
                 if not own.exists():
                     shutil.copytree(code, own, symlinks=True)
                 code = own
+                if opt is not None:
+                    own_opt = tmp.parent / "opt-layers"
+                    if not own_opt.exists():
+                        shutil.copytree(opt, own_opt, symlinks=True)
+                    opt_dir = own_opt
             return Mounts(str(code), str(tmp), str(opt_dir))
         tmp.chmod(0o1777)  # writable by the sandbox user
         return Mounts(

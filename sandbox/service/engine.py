@@ -65,6 +65,7 @@ class Engine:
             region=region,
             code_path=self._code_path,
             isolation=Isolation(isolation),
+            opt_path=self._opt_path,
         )
         self.admission = Admission(
             limits, clock, bus, sizes=self.sizes, provisioned_ready=self._provisioned_ready
@@ -79,6 +80,12 @@ class Engine:
 
     def _code_path(self, config: FunctionConfiguration) -> Path:
         return self._artifacts.extracted(config.code_sha256_hex)
+
+    def _opt_path(self, config: FunctionConfiguration) -> Path | None:
+        """The version's ``/opt``: its layers merged in order (once, then shared)."""
+        return self._artifacts.layered(
+            [layer.code_sha256_hex for layer in config.layers if layer.code_sha256_hex]
+        )
 
     def _provisioned_ready(self, account_id: str, function_name: str, qualifier: str) -> int:
         return self.provisioned.ready(account_id, function_name, qualifier)

@@ -45,7 +45,7 @@ from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import Phase, RecordKind
 from sandbox.runtime.isolation import Isolation
 from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
-from sandbox.service.envspec import aws_environment, trace_id
+from sandbox.service.envspec import aws_environment, python_path, trace_id
 from sandbox.service.requests import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.telemetry import TelemetryBus
 
@@ -66,6 +66,7 @@ class RuntimeDeps:
     region: str
     code_path: Callable[[FunctionConfiguration], Path]
     isolation: Isolation
+    opt_path: Callable[[FunctionConfiguration], Path | None] = lambda _config: None
 
 
 class ExecutionEnvironment:
@@ -186,7 +187,7 @@ class ExecutionEnvironment:
     # INIT -------------------------------------------------------------------------------
     def _spec(self) -> dict[str, Any]:
         code = self.deps.code_path(self.config)
-        mounts = self.deps.isolation.mounts(code, self.tmp)
+        mounts = self.deps.isolation.mounts(code, self.tmp, self.deps.opt_path(self.config))
         task_root = mounts.task_root
         return {
             "environment": aws_environment(
@@ -196,9 +197,10 @@ class ExecutionEnvironment:
                 stream=self.stream,
                 task_root=task_root,
                 tmp=mounts.tmp,
+                opt=mounts.opt,
             ),
             "task_root": task_root,
-            "python_path": [task_root],
+            "python_path": python_path(self.config.runtime, task_root, mounts.opt),
             "handler": self.config.handler,
             "log_format": self.config.logging_config.log_format,
             "mounts": mounts.bind,

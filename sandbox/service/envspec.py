@@ -15,7 +15,7 @@ from sandbox.core.models import FunctionConfiguration
 if TYPE_CHECKING:
     from sandbox.service.environments import RuntimeDeps
 
-__all__ = ["aws_environment", "trace_id"]
+__all__ = ["aws_environment", "python_path", "trace_id"]
 
 
 def aws_environment(
@@ -26,8 +26,10 @@ def aws_environment(
     stream: str,
     task_root: str,
     tmp: str,
+    opt: str = "/opt",
 ) -> dict[str, str]:
-    """spec §1.2: what Lambda sets, then the user's variables."""
+    """spec §1.2: what Lambda sets, then the user's variables. ``opt`` is where the
+    layers are (``/opt``, or the fallback path without namespaces)."""
     key = "ASIA" + secrets.token_hex(8).upper()
     env = {
         "_HANDLER": config.handler,
@@ -52,9 +54,10 @@ def aws_environment(
         "TZ": ":UTC",
         "PWD": task_root,
         "SHLVL": "0",
-        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        # spec §6: a layer's bin/ and lib/ are found through these
+        "PATH": f"/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:{opt}/bin",
         "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
-        "/var/task:/var/task/lib:/opt/lib",
+        f"{task_root}:{task_root}/lib:{opt}/lib",
         "PYTHONPATH": "/var/runtime",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
@@ -63,12 +66,27 @@ def aws_environment(
         "AWS_LAMBDA_LOG_FORMAT": config.logging_config.log_format,
         "TMPDIR": tmp,
     }
+    if opt != "/opt":
+        # no namespaces: the layers are elsewhere, and this says where (docs/fidelity.md)
+        env["LAMBDA_SANDBOX_OPT"] = opt
     if config.logging_config.log_format == "JSON" and config.logging_config.application_log_level:
         env["AWS_LAMBDA_LOG_LEVEL"] = config.logging_config.application_log_level
     # so `python` in a subprocess finds this interpreter (and its virtual environment)
     env["PATH"] += ":" + str(Path(sys.executable).parent)
     env.update(config.environment)
     return env
+
+
+def python_path(runtime: str, task_root: str, opt: str) -> list[str]:
+    """spec §6: what goes on ``sys.path`` before the runtime's own entries, in AWS's order —
+    the task root, then the layers' ``python/lib/python3.x/site-packages`` and ``python``
+    (``3.x`` is the function's runtime version)."""
+    version = runtime.removeprefix("python") if runtime.startswith("python") else None
+    paths = [task_root]
+    if version:
+        paths.append(f"{opt}/python/lib/python{version}/site-packages")
+    paths.append(f"{opt}/python")
+    return paths
 
 
 def trace_id() -> str:

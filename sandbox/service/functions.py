@@ -9,8 +9,8 @@ changed (spec §1.1: SHUTDOWN on code or configuration update).
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sandbox.core.arns import (
@@ -18,6 +18,7 @@ from sandbox.core.arns import (
     QualifierKind,
     qualifier_kind,
 )
+from sandbox.core.clock import Clock
 from sandbox.core.models import (
     AliasConfiguration,
     FunctionCodeLocation,
@@ -47,18 +48,17 @@ from sandbox.errors import (
 )
 from sandbox.service.aliases import AliasesMixin
 from sandbox.service.concurrency import ConcurrencyMixin
+from sandbox.service.layers import LayerService
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
 from sandbox.service.versions import VersionsMixin
+from sandbox.store.artifacts import MAX_UNZIPPED_SIZE, ArtifactStore, ZipReader, unzipped_too_large
+from sandbox.store.db import Database
 from sandbox.store.packaging import CodePackage, package_code
 
 __all__ = ["FunctionChange", "FunctionService", "ResolvedFunction"]
 
 DEFAULT_RUNTIME = "python3.13"
 DEFAULT_HANDLER = "lambda_function.lambda_handler"
-_LAYER_VERSION_ARN = re.compile(
-    r"^arn:[a-zA-Z0-9-]+:lambda:(?P<region>[a-zA-Z0-9-]+):(?P<account>\d{12}):"
-    r"layer:(?P<name>[a-zA-Z0-9-_]+):(?P<version>[0-9]+)$"
-)
 
 
 def _variables(environment: Mapping[str, object] | None) -> dict[str, str] | None:
@@ -83,9 +83,31 @@ def _size(value: int | Mapping[str, object] | None, default: int) -> int:
     return int(value)
 
 
+def _check_unzipped(function_unzipped: int, layers: Sequence[LayerReference]) -> None:
+    # spec §6: function + all layers unzipped <= 250 MB
+    if function_unzipped + sum(layer.unzipped_size for layer in layers) > MAX_UNZIPPED_SIZE:
+        raise unzipped_too_large(MAX_UNZIPPED_SIZE)
+
+
 class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionScope):
     """Functions, versions, aliases and concurrency settings of one account in one region
-    (see :class:`~sandbox.service.scope.FunctionScope` for the arguments)."""
+    (see :class:`~sandbox.service.scope.FunctionScope` for the arguments); the account's
+    layers are :attr:`layer_service`."""
+
+    def __init__(
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        clock: Clock,
+        *,
+        account_id: str,
+        region: str,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        super().__init__(db, artifacts, clock, account_id=account_id, region=region, new_id=new_id)
+        self.layer_service = LayerService(
+            db, artifacts, clock, account_id=account_id, region=region, new_id=new_id
+        )
 
     def _store_code(self, package: CodePackage) -> None:
         self._artifacts.put(package.zip_bytes)
@@ -140,7 +162,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         storage = _size(ephemeral_storage, 512)
         validate_ephemeral_storage(storage)
         variables = _variables(environment) or {}
-        layer_refs = self._layers(layers)
+        layer_refs = self._layers(layers, package.unzipped_size)
         log_cfg = self._logging(logging_config, ref.name, LoggingConfig())
         config = FunctionConfiguration(
             function_name=ref.name,
@@ -157,6 +179,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
             memory_size=memory_size,
             environment=variables,
             layers=layer_refs,
+            unzipped_size=package.unzipped_size,
             architectures=archs,
             ephemeral_storage=storage,
             tracing_mode=(tracing_config or {}).get("Mode", "PassThrough"),
@@ -168,7 +191,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
             rows = self._rows_for(ref)
             if rows.latest(conn, ref.name) is not None:
                 raise ResourceConflictException(f"Function already exist: {ref.name}")
-            rows.insert(conn, ref.name, config.to_aws(), dict(tags or {}), self._clock.time())
+            rows.insert(conn, ref.name, config.to_record(), dict(tags or {}), self._clock.time())
             if publish:
                 config = self._publish(conn, ref, config, None)
         self._emit("created", ref)
@@ -176,38 +199,20 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
             self._emit("published", ref, config.version)
         return config
 
-    def _layers(self, layers: Sequence[str]) -> tuple[LayerReference, ...]:
-        """spec §6: version ARNs, at most five, one version per layer, same region."""
-        if len(layers) > 5:
-            raise InvalidParameterValueException("Cannot reference more than 5 layers.")
-        seen: dict[str, str] = {}
-        out: list[LayerReference] = []
-        for arn in layers:
-            match = _LAYER_VERSION_ARN.match(arn)
-            if not match:
-                raise validation_error(
-                    "[" + ", ".join(layers) + "]",
-                    "layers",
-                    "Member must satisfy constraint: [Member must have length less than or "
-                    "equal to 140, Member must have length greater than or equal to 1, Member "
-                    "must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:"
-                    r"[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+, Member must not be null]",
-                )
-            layer = arn.rsplit(":", 1)[0]
-            if layer in seen:
-                raise InvalidParameterValueException(
-                    "Two different versions of the same layer are not allowed to be referenced "
-                    f"in the same function. {seen[layer]} and {arn} are versions of the same "
-                    "layer."
-                )
-            seen[layer] = arn
-            if match["region"] != self.region:
-                raise InvalidParameterValueException(
-                    f"Layers are not in the same region as the function. Layers are expected "
-                    f"to be in region {self.region}."
-                )
-            out.append(LayerReference(arn))
-        return tuple(out)
+    def _layers(self, layers: Sequence[str], function_unzipped: int) -> tuple[LayerReference, ...]:
+        """spec §6: the layers a function may reference, and the 250 MB quota on the
+        function and its layers unzipped together."""
+        refs = self.layer_service.resolve(layers)
+        _check_unzipped(function_unzipped, refs)
+        return refs
+
+    def _unzipped(self, config: FunctionConfiguration) -> int:
+        """The function's own unzipped size (read from its zip for records made before
+        the store kept it)."""
+        if config.unzipped_size:
+            return config.unzipped_size
+        with ZipReader(self._artifacts.path(config.code_sha256_hex)) as reader:
+            return reader.declared_size
 
     def _logging(
         self, logging_config: Mapping[str, str] | None, name: str, current: LoggingConfig
@@ -353,17 +358,19 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         with self._db.transaction() as conn:
             latest = self._latest(conn, ref)
             self._check_revision(latest.revision_id, revision_id)
+            _check_unzipped(package.unzipped_size, latest.layers)
             updated = dataclasses.replace(
                 latest,
                 code_sha256=package.code_sha256,
                 code_size=package.code_size,
+                unzipped_size=package.unzipped_size,
                 architectures=archs or latest.architectures,
                 last_modified=self._now(),
                 revision_id=self._new_id(),
             )
             if dry_run:
                 return updated
-            self._rows_for(ref).update_latest(conn, ref.name, updated.to_aws())
+            self._rows_for(ref).update_latest(conn, ref.name, updated.to_record())
             if publish:
                 updated = self._publish(conn, ref, updated, None)
         self._emit("code", ref, LATEST)
@@ -414,8 +421,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         if runtime is not None:
             validate_runtime(runtime)
             changes["runtime"] = runtime
-        if layers is not None:
-            changes["layers"] = self._layers(layers)
+        new_layers = self.layer_service.resolve(layers) if layers is not None else None
         if ephemeral_storage is not None:
             size = _size(ephemeral_storage, 512)
             validate_ephemeral_storage(size)
@@ -431,13 +437,16 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
                 changes["logging_config"] = self._logging(
                     logging_config, ref.name, latest.logging_config
                 )
+            if new_layers is not None:
+                _check_unzipped(self._unzipped(latest), new_layers)
+                changes["layers"] = new_layers
             updated = dataclasses.replace(
                 latest,
                 **changes,  # type: ignore[arg-type]
                 last_modified=self._now(),
                 revision_id=self._new_id(),
             )
-            self._rows_for(ref).update_latest(conn, ref.name, updated.to_aws())
+            self._rows_for(ref).update_latest(conn, ref.name, updated.to_record())
         self._emit("configuration", ref, LATEST)
         return updated
 

@@ -81,7 +81,7 @@ class VersionsMixin(FunctionScope):
             revision_id=self._new_id(),
             last_modified=self._now(),
         )
-        doc = version.to_aws()
+        doc = version.to_record()
         doc["X-Sandbox-Source"] = fingerprint
         rows.insert_version(conn, ref.name, number, doc)
         return version

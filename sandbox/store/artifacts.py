@@ -28,7 +28,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -536,6 +536,47 @@ class ArtifactStore:
                     raise
         return dest
 
+    def layered(self, sha_hexes: Sequence[str]) -> Path | None:
+        """Return the ``/opt`` tree of a list of layers, merging it the first time.
+
+        Layers merge in list order, directories merge and a later layer's file replaces an
+        earlier one's (spec §6). No layer gives ``None``; one layer is its extraction; more
+        are merged once into ``opt/<key>/`` out of hard links to the extractions (copies
+        where links are impossible), read-only, and shared by every environment of every
+        version that uses the same list (extract once, not per cold start).
+
+        Raises:
+            StoreError: a layer's zip is not in the store.
+        """
+        if not sha_hexes:
+            return None
+        trees = [self.extracted(sha) for sha in sha_hexes]
+        if len(trees) == 1:
+            return trees[0]
+        key = hashlib.sha256("\n".join(sha_hexes).encode()).hexdigest()
+        dest = self.root / "opt" / key
+        if dest.is_dir():
+            return dest
+        with self._lock_for(key):
+            if dest.is_dir():
+                return dest
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=dest.parent))
+            try:
+                for tree in trees:
+                    _overlay(tree, tmp)
+                _seal(tmp)
+                try:
+                    os.rename(tmp, dest)
+                except OSError as exc:  # another process won the race: use its tree
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        raise
+                    _force_rmtree(tmp)
+            except BaseException:
+                _force_rmtree(tmp)
+                raise
+        return dest
+
     def remove_unreferenced(self, keep: Collection[str]) -> int:
         """Delete every zip and extraction whose hex SHA-256 is not in ``keep``.
 
@@ -576,6 +617,52 @@ class ArtifactStore:
     def _lock_for(self, sha_hex: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(sha_hex, threading.Lock())
+
+
+def _clear(path: str) -> None:
+    """Make room at ``path`` for what a later layer puts there."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        _force_rmtree(Path(path))
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def _overlay(source: Path, root: Path) -> None:
+    """Lay one extracted layer over ``root``: its files win over what is there."""
+    for dirpath, dirnames, filenames in os.walk(source):
+        rel = os.path.relpath(dirpath, source)
+        target_dir = os.path.normpath(os.path.join(root, rel))
+        for name in list(dirnames):
+            src = os.path.join(dirpath, name)
+            dst = os.path.join(target_dir, name)
+            if os.path.islink(src):
+                dirnames.remove(name)  # a link to a directory is placed, not entered
+                _clear(dst)
+                os.symlink(os.readlink(src), dst)
+            elif not os.path.isdir(dst) or os.path.islink(dst):
+                _clear(dst)
+                os.mkdir(dst, 0o755)
+        for name in filenames:
+            src = os.path.join(dirpath, name)
+            dst = os.path.join(target_dir, name)
+            _clear(dst)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), dst)
+                continue
+            try:
+                os.link(src, dst)
+            except OSError:  # another file system, or links not allowed: copy
+                shutil.copy2(src, dst)
+
+
+def _seal(root: Path) -> None:
+    """Directories read-only (files already are), so no environment can write."""
+    for dirpath, dirnames, _ in os.walk(root, topdown=False):
+        for name in dirnames:
+            sub = os.path.join(dirpath, name)
+            if not os.path.islink(sub):
+                os.chmod(sub, 0o555)
+    os.chmod(root, 0o555)
 
 
 def _check_sha(sha_hex: str) -> None:

@@ -70,6 +70,27 @@ _MIGRATIONS: tuple[str, ...] = (
             REFERENCES functions (account, region, name) ON DELETE CASCADE
     );
     """,
+    # 4: layers and their sharing between accounts (the Layer concept)
+    """
+    CREATE TABLE layers (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1,   -- never goes down: numbers are not reused
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE layer_versions (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,              -- GetLayerVersion JSON (AWS shape) + bookkeeping
+        policy TEXT NOT NULL DEFAULT '[]', -- statements of its resource-based policy
+        policy_revision TEXT,
+        PRIMARY KEY (account, region, name, version),
+        FOREIGN KEY (account, region, name) REFERENCES layers ON DELETE CASCADE
+    );
+    CREATE TABLE accounts (
+        account TEXT PRIMARY KEY,
+        organization TEXT                  -- AWS Organizations id (o-...), for org grants
+    );
+    """,
 )
 
 
