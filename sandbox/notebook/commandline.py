@@ -144,6 +144,29 @@ def build_parser() -> _Parser:
         help=f"stop following after S seconds (default {FOLLOW_SECONDS:g})",
     )
 
+    p = add(
+        "layer",
+        "Publish a version of layer NAME: %%lambda layer NAME puts the cell in the layer as "
+        "--file (default python/NAME.py, importable as NAME); --from PATH publishes a "
+        "directory or .zip instead. --delete N deletes version N.",
+    )
+    p.add_argument("name", metavar="NAME")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--file", metavar="PATH_IN_LAYER", help="default python/NAME.py")
+    what.add_argument("--from", dest="source", metavar="PATH", help="a directory or .zip")
+    what.add_argument("--delete", type=int, metavar="N", help="delete version N")
+    p.add_argument("--description", metavar="D")
+    p.add_argument(
+        "--runtime",
+        action="append",
+        metavar="R",
+        default=[],
+        help="a compatible runtime (repeatable)",
+    )
+
+    p = add("layers", "The layers (or the versions of layer NAME), as a table.")
+    p.add_argument("name", metavar="NAME", nargs="?")
+
     add("ls", "The functions, as a table.")
 
     p = add("versions", "A function's versions and the aliases pointing at them.")
@@ -177,7 +200,7 @@ def build_parser() -> _Parser:
 
 PARSER = build_parser()
 COMMANDS: tuple[str, ...] = PARSER.commands
-CELL_COMMANDS = ("create", "update", "invoke")
+CELL_COMMANDS = ("create", "update", "invoke", "layer")
 
 
 def all_pages(fetch: Callable[[str | None], Any], field: str) -> list[Any]:
@@ -234,6 +257,9 @@ def _complete_argument(sb: Sandbox, command: str, positional: list[str], word: s
             return [f"{name}:{q}" for q in _qualifiers(sb, name)]
         functions = all_pages(lambda m: sb.list_functions(marker=m), "functions")
         return [f.function_name for f in functions]
+    if not positional and command in ("layer", "layers"):
+        layers = all_pages(lambda m: sb.list_layers(marker=m), "layers")
+        return [layer.layer_name for layer in layers]
     if positional and (
         (command == "provisioned" and len(positional) == 1)
         or (command == "alias" and len(positional) == 2)

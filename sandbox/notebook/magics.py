@@ -49,6 +49,7 @@ import queue
 import shlex
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from IPython.core.error import TryNext, UsageError
@@ -65,6 +66,7 @@ from sandbox.notebook.commandline import (
     all_pages,
     complete,
 )
+from sandbox.store.packaging import build_zip
 
 __all__ = [
     "COMMANDS",
@@ -210,6 +212,8 @@ class LambdaMagics(Magics):
             %lambda concurrency hello 5
             %lambda provisioned hello live 2 --wait
             %lambda logs hello --lines 5
+            %%lambda layer helpers
+            %lambda layers
             %lambda ls
             %lambda versions hello
             %lambda explain REQUEST_ID
@@ -373,6 +377,50 @@ class LambdaMagics(Magics):
                     print(line, flush=True)
             except KeyboardInterrupt:  # interrupting the cell is how a follow ends
                 pass
+
+    def _layer(self, args: argparse.Namespace, cell: str | None) -> None:
+        sb = self.sandbox
+        if args.delete is not None:
+            sb.delete_layer_version(args.name, args.delete)
+            print(f"Deleted layer {args.name} version {args.delete}")
+            return
+        if args.source is not None:
+            content: object = Path(args.source)
+        elif cell is not None and cell.strip():
+            path = args.file or f"python/{args.name}.py"
+            content = {"ZipFile": build_zip({path: cell.encode("utf-8")})}
+        else:
+            raise UsageError("layer needs content: %%lambda layer NAME + a cell, or --from PATH")
+        version = sb.publish_layer_version(
+            args.name,
+            content,
+            description=args.description or "",
+            compatible_runtimes=args.runtime,
+        )
+        print(f"Published {version.layer_version_arn} ({version.code_size} bytes)")
+
+    def _layers(self, args: argparse.Namespace, cell: str | None) -> Table:
+        sb = self.sandbox
+        if args.name:
+            versions = all_pages(
+                lambda m: sb.list_layer_versions(args.name, marker=m), "layer_versions"
+            )
+        else:
+            summaries = all_pages(lambda m: sb.list_layers(marker=m), "layers")
+            versions = [s.latest_matching_version for s in summaries]
+        return Table(
+            ("LayerVersionArn", "Description", "CodeSize", "CompatibleRuntimes", "CreatedDate"),
+            [
+                (
+                    v.layer_version_arn,
+                    v.description,
+                    v.code_size,
+                    ", ".join(v.compatible_runtimes),
+                    v.created_date,
+                )
+                for v in versions
+            ],
+        )
 
     def _ls(self, args: argparse.Namespace, cell: str | None) -> Table:
         functions = all_pages(lambda m: self.sandbox.list_functions(marker=m), "functions")

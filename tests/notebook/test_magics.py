@@ -314,6 +314,33 @@ def test_ls_is_a_table(shell: Any, sb: Sandbox, fn: str) -> None:
     assert f"<td>{fn}</td>" in table._repr_html_()
 
 
+def test_a_layer_from_a_cell_shared_by_two_functions(
+    shell: Any, sb: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.run_cell_magic("lambda", "layer greetings --description 'shared'", "WORD = 'hi'\n")
+    out = capsys.readouterr().out
+    arn = f"arn:aws:lambda:us-east-1:{sb.account_id}:layer:greetings:1"
+    assert out.startswith(f"Published {arn} (")
+    user = "import greetings\ndef lambda_handler(e, c):\n    return greetings.WORD + e['n']\n"
+    for name in ("greeter-a", "greeter-b"):
+        shell.run_cell_magic("lambda", f"create {name} --layer {arn}", user)
+        assert sb.invoke(name, {"n": name[-1]}).payload == f"hi{name[-1]}"
+    (tmp_path / "python").mkdir()
+    (tmp_path / "python" / "greetings.py").write_text("WORD = 'hello'\n")
+    lam(shell, f"layer greetings --from {tmp_path} --runtime python3.13")
+    table = lam(shell, "layers greetings")
+    assert [row[0] for row in table.rows] == [arn[:-1] + "2", arn]
+    assert table.rows[0][3] == "python3.13"
+    assert [row[0] for row in lam(shell, "layers").rows if "greetings" in row[0]] == [
+        arn[:-1] + "2"
+    ]
+    lam(shell, "layer greetings --delete 1")
+    assert sb.invoke("greeter-a", {"n": "!"}).payload == "hi!"  # still runs
+    with pytest.raises(UsageError, match="layer needs content"):
+        lam(shell, "layer greetings")
+    assert "greetings" in complete(sb, "%lambda layers gr")
+
+
 def test_reserved_concurrency(
     shell: Any, sb: Sandbox, fn: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
