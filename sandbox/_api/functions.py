@@ -52,6 +52,7 @@ class FunctionsAPI:
         dead_letter_config: Mapping[str, str] | None = None,
         logging_config: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
+        image_config: Mapping[str, object] | None = None,
     ) -> FunctionConfiguration:
         """CreateFunction.
 
@@ -65,6 +66,14 @@ class FunctionsAPI:
             role: default ``arn:aws:iam::<account>:role/lambda-sandbox-role``.
             environment: boto3's ``{"Variables": {...}}`` or a plain mapping.
             ephemeral_storage: ``{"Size": MB}`` or MB.
+            layers: up to five layer *version* ARNs, extracted in order under ``/opt``.
+            package_type: ``"Zip"`` (default) or ``"Image"``: then ``code`` is
+                ``{"ImageUri": path}`` (or a path) naming a local image — a directory with
+                a ``Dockerfile`` (``FROM public.ecr.aws/lambda/python:3.x``), an OCI image
+                layout, or a plain directory — and ``runtime``, ``handler`` and ``layers``
+                are refused, as on AWS.
+            image_config: an image function's ``{"Command": [...], "EntryPoint": [...],
+                "WorkingDirectory": ...}`` overriding the image's CMD, ENTRYPOINT, WORKDIR.
             publish: also publish version 1.
 
         Returns:
@@ -89,6 +98,7 @@ class FunctionsAPI:
             dead_letter_config=dead_letter_config,
             logging_config=logging_config,
             tags=tags,
+            image_config=image_config,
         )
 
     def get_function(self, function_name: str, qualifier: str | None = None) -> GetFunctionResult:
@@ -123,8 +133,10 @@ class FunctionsAPI:
         dry_run: bool = False,
         revision_id: str | None = None,
         architectures: Sequence[str] | None = None,
+        image_uri: str | None = None,
     ) -> FunctionConfiguration:
-        """UpdateFunctionCode of ``$LATEST``; ``code`` takes what ``create_function`` does."""
+        """UpdateFunctionCode of ``$LATEST``; ``code`` takes what ``create_function`` does
+        (an image function: ``image_uri``, resolved and snapshotted again)."""
         return self._functions.update_function_code(
             function_name,
             code,
@@ -133,6 +145,7 @@ class FunctionsAPI:
             dry_run=dry_run,
             revision_id=revision_id,
             architectures=architectures,
+            image_uri=image_uri,
         )
 
     def update_function_configuration(

@@ -336,6 +336,7 @@ class FunctionCodeLocation:
     repository_type: str
     location: str | None = None
     image_uri: str | None = None
+    resolved_image_uri: str | None = None
 
     def to_aws(self) -> JsonDict:
         out: JsonDict = {"RepositoryType": self.repository_type}
@@ -343,6 +344,8 @@ class FunctionCodeLocation:
             out["Location"] = self.location
         if self.image_uri:
             out["ImageUri"] = self.image_uri
+        if self.resolved_image_uri:
+            out["ResolvedImageUri"] = self.resolved_image_uri
         return out
 
 

@@ -338,7 +338,7 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     os.environ.clear()
     os.environ.update(spec["environment"])
     time.tzset()  # TZ=:UTC, as on Lambda
-    os.chdir(spec["task_root"])
+    os.chdir(spec.get("cwd") or spec["task_root"])
     sys.path[:0] = spec["python_path"]
     sys.argv = ["/var/runtime/bootstrap.py"]
     _install_logging(spec.get("log_format", "Text"))

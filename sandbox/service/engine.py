@@ -79,10 +79,18 @@ class Engine:
         self._lock = threading.Lock()
 
     def _code_path(self, config: FunctionConfiguration) -> Path:
-        return self._artifacts.extracted(config.code_sha256_hex)
+        """The version's ``/var/task``: its zip's extraction, or its image's ``var/task``."""
+        tree = self._artifacts.extracted(config.code_sha256_hex)
+        if config.package_type == "Image":
+            return _image_part(tree, "var/task", self._artifacts.root)
+        return tree
 
     def _opt_path(self, config: FunctionConfiguration) -> Path | None:
-        """The version's ``/opt``: its layers merged in order (once, then shared)."""
+        """The version's ``/opt``: its layers merged in order (once, then shared), or its
+        image's ``opt``."""
+        if config.package_type == "Image":
+            opt = self._artifacts.extracted(config.code_sha256_hex) / "opt"
+            return opt if opt.is_dir() else None
         return self._artifacts.layered(
             [layer.code_sha256_hex for layer in config.layers if layer.code_sha256_hex]
         )
@@ -145,3 +153,13 @@ class Engine:
     def close(self) -> None:
         self.envs.close()
         self.launcher.close()
+
+
+def _image_part(tree: Path, part: str, root: Path) -> Path:
+    """A directory of an extracted image (an empty one when the image has nothing there)."""
+    found = tree / part
+    if found.is_dir():
+        return found
+    empty = root / "empty"
+    empty.mkdir(exist_ok=True)
+    return empty

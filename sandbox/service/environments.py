@@ -45,7 +45,7 @@ from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import Phase, RecordKind
 from sandbox.runtime.isolation import Isolation
 from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
-from sandbox.service.envspec import aws_environment, python_path, trace_id
+from sandbox.service.envspec import aws_environment, python_path, working_directory, trace_id
 from sandbox.service.requests import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.telemetry import TelemetryBus
 
@@ -200,6 +200,7 @@ class ExecutionEnvironment:
                 opt=mounts.opt,
             ),
             "task_root": task_root,
+            "cwd": working_directory(self.config, task_root, mounts.opt),
             "python_path": python_path(self.config.runtime, task_root, mounts.opt),
             "handler": self.config.handler,
             "log_format": self.config.logging_config.log_format,

@@ -15,7 +15,7 @@ from sandbox.core.models import FunctionConfiguration
 if TYPE_CHECKING:
     from sandbox.service.environments import RuntimeDeps
 
-__all__ = ["aws_environment", "python_path", "trace_id"]
+__all__ = ["aws_environment", "python_path", "trace_id", "working_directory"]
 
 
 def aws_environment(
@@ -73,8 +73,26 @@ def aws_environment(
         env["AWS_LAMBDA_LOG_LEVEL"] = config.logging_config.application_log_level
     # so `python` in a subprocess finds this interpreter (and its virtual environment)
     env["PATH"] += ":" + str(Path(sys.executable).parent)
+    image_env = config.image.get("Environment")
+    if isinstance(image_env, dict):
+        # an image's ENV, under what Lambda sets and the function's own variables
+        env.update({str(k): str(v) for k, v in image_env.items() if k not in env})
     env.update(config.environment)
     return env
+
+
+def working_directory(config: FunctionConfiguration, task_root: str, opt: str) -> str:
+    """The directory the runtime starts in: the task root, or an image's WORKDIR (its
+    ``/var/task`` and ``/opt`` prefixes mapped to where those are for this environment)."""
+    if config.package_type != "Image":
+        return task_root
+    workdir = str(config.image_config.get("WorkingDirectory") or "") or str(
+        config.image.get("WorkingDirectory") or "/var/task"
+    )
+    for prefix, real in (("/var/task", task_root), ("/opt", opt)):
+        if workdir == prefix or workdir.startswith(prefix + "/"):
+            return real + workdir[len(prefix) :]
+    return task_root
 
 
 def python_path(runtime: str, task_root: str, opt: str) -> list[str]:

@@ -47,18 +47,21 @@ from sandbox.errors import (
     validation_error,
 )
 from sandbox.service.aliases import AliasesMixin
+from sandbox.service.code import (
+    IMAGE_CONFIG_ON_ZIP,
+    check_unzipped,
+    code_for_create,
+    code_for_update,
+)
 from sandbox.service.concurrency import ConcurrencyMixin
+from sandbox.service.images import IMAGE_REFUSES_ZIP_SETTINGS, image_config_of, resolve_handler
 from sandbox.service.layers import LayerService
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
 from sandbox.service.versions import VersionsMixin
-from sandbox.store.artifacts import MAX_UNZIPPED_SIZE, ArtifactStore, ZipReader, unzipped_too_large
+from sandbox.store.artifacts import ArtifactStore, ZipReader
 from sandbox.store.db import Database
-from sandbox.store.packaging import CodePackage, package_code
 
 __all__ = ["FunctionChange", "FunctionService", "ResolvedFunction"]
-
-DEFAULT_RUNTIME = "python3.13"
-DEFAULT_HANDLER = "lambda_function.lambda_handler"
 
 
 def _variables(environment: Mapping[str, object] | None) -> dict[str, str] | None:
@@ -83,12 +86,6 @@ def _size(value: int | Mapping[str, object] | None, default: int) -> int:
     return int(value)
 
 
-def _check_unzipped(function_unzipped: int, layers: Sequence[LayerReference]) -> None:
-    # spec §6: function + all layers unzipped <= 250 MB
-    if function_unzipped + sum(layer.unzipped_size for layer in layers) > MAX_UNZIPPED_SIZE:
-        raise unzipped_too_large(MAX_UNZIPPED_SIZE)
-
-
 class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionScope):
     """Functions, versions, aliases and concurrency settings of one account in one region
     (see :class:`~sandbox.service.scope.FunctionScope` for the arguments); the account's
@@ -108,9 +105,6 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         self.layer_service = LayerService(
             db, artifacts, clock, account_id=account_id, region=region, new_id=new_id
         )
-
-    def _store_code(self, package: CodePackage) -> None:
-        self._artifacts.put(package.zip_bytes)
 
     # functions --------------------------------------------------------------------------
     def create_function(
@@ -134,6 +128,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         dead_letter_config: Mapping[str, str] | None = None,
         logging_config: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
+        image_config: Mapping[str, object] | None = None,
     ) -> FunctionConfiguration:
         """CreateFunction. See :meth:`sandbox.Sandbox.create_function`."""
         ref = self._ref(function_name, namespaced=False, create=True)
@@ -142,17 +137,8 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
             raise InvalidParameterValueException(
                 "Qualifier is not supported for the CreateFunction operation."
             )
-        if package_type != "Zip":
-            raise InvalidParameterValueException(
-                f"PackageType {package_type} is not supported by this release of the sandbox; "
-                "use PackageType Zip."
-            )
-        package = package_code(code)
-        runtime = runtime or DEFAULT_RUNTIME
-        handler = handler or package.default_handler or DEFAULT_HANDLER
+        code_fields = code_for_create(package_type, code, runtime, handler, layers, image_config)
         role = role or f"arn:aws:iam::{ref.account_id}:role/lambda-sandbox-role"
-        validate_runtime(runtime)
-        validate_handler(handler)
         validate_role(role)
         validate_description(description)
         validate_timeout(timeout)
@@ -162,16 +148,12 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         storage = _size(ephemeral_storage, 512)
         validate_ephemeral_storage(storage)
         variables = _variables(environment) or {}
-        layer_refs = self._layers(layers, package.unzipped_size)
+        layer_refs = self._layers(layers, code_fields.unzipped_size)
         log_cfg = self._logging(logging_config, ref.name, LoggingConfig())
         config = FunctionConfiguration(
             function_name=ref.name,
             function_arn=ref.unqualified_arn,
-            runtime=runtime,
             role=role,
-            handler=handler,
-            code_sha256=package.code_sha256,
-            code_size=package.code_size,
             last_modified=self._now(),
             revision_id=self._new_id(),
             description=description,
@@ -179,14 +161,15 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
             memory_size=memory_size,
             environment=variables,
             layers=layer_refs,
-            unzipped_size=package.unzipped_size,
             architectures=archs,
             ephemeral_storage=storage,
             tracing_mode=(tracing_config or {}).get("Mode", "PassThrough"),
             dead_letter_target_arn=(dead_letter_config or {}).get("TargetArn") or None,
             logging_config=log_cfg,
+            package_type=package_type,
+            **code_fields.settings(),
         )
-        self._store_code(package)
+        self._artifacts.put(code_fields.zip_bytes)
         with self._db.transaction() as conn:
             rows = self._rows_for(ref)
             if rows.latest(conn, ref.name) is not None:
@@ -203,7 +186,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         """spec §6: the layers a function may reference, and the 250 MB quota on the
         function and its layers unzipped together."""
         refs = self.layer_service.resolve(layers)
-        _check_unzipped(function_unzipped, refs)
+        check_unzipped(function_unzipped, refs)
         return refs
 
     def _unzipped(self, config: FunctionConfiguration) -> int:
@@ -245,10 +228,19 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
             rows = self._rows_for(resolved.ref)
             tags = rows.tags(conn, resolved.ref.name)
             reserved = rows.reserved(conn, resolved.ref.name)
-        location = self._artifacts.path(resolved.config.code_sha256_hex).as_uri()
+        config = resolved.config
+        if config.package_type == "Image":
+            code = FunctionCodeLocation(
+                repository_type="ECR",
+                image_uri=config.image_uri,
+                resolved_image_uri=str(config.image.get("ResolvedImageUri") or "") or None,
+            )
+        else:
+            location = self._artifacts.path(config.code_sha256_hex).as_uri()
+            code = FunctionCodeLocation(repository_type="S3", location=location)
         return GetFunctionResult(
-            configuration=resolved.config,
-            code=FunctionCodeLocation(repository_type="S3", location=location),
+            configuration=config,
+            code=code,
             tags=tags,
             reserved_concurrent_executions=reserved,
         )
@@ -339,31 +331,30 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         dry_run: bool = False,
         revision_id: str | None = None,
         architectures: Sequence[str] | None = None,
+        image_uri: str | None = None,
     ) -> FunctionConfiguration:
-        """UpdateFunctionCode: new code for ``$LATEST`` (the handler setting is kept)."""
+        """UpdateFunctionCode: new code for ``$LATEST`` (the handler setting is kept); an
+        image function takes ``image_uri`` (or ``code``) and resolves it again."""
         ref = self._ref(function_name, namespaced=False)
         self._only_latest(ref, "UpdateFunctionCode")
-        source = zip_file if zip_file is not None else code
-        if source is None:
-            raise InvalidParameterValueException(
-                "Please provide a source for function code: ZipFile, a path, source text or "
-                "a callable."
-            )
-        package = package_code(source, operation="UpdateFunctionCode")
+        with self._db.read() as conn:
+            current = self._latest(conn, ref)
+        new = code_for_update(current, code, zip_file, image_uri)
         archs = tuple(architectures) if architectures is not None else None
         if archs is not None:
             validate_architectures(archs)
         if not dry_run:
-            self._store_code(package)
+            self._artifacts.put(new.zip_bytes)
+        settings = new.settings()
+        if current.package_type == "Zip":
+            del settings["runtime"], settings["handler"]  # the handler setting is kept
         with self._db.transaction() as conn:
             latest = self._latest(conn, ref)
             self._check_revision(latest.revision_id, revision_id)
-            _check_unzipped(package.unzipped_size, latest.layers)
+            check_unzipped(new.unzipped_size, latest.layers)
             updated = dataclasses.replace(
                 latest,
-                code_sha256=package.code_sha256,
-                code_size=package.code_size,
-                unzipped_size=package.unzipped_size,
+                **settings,
                 architectures=archs or latest.architectures,
                 last_modified=self._now(),
                 revision_id=self._new_id(),
@@ -395,9 +386,10 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         dead_letter_config: Mapping[str, str] | None = None,
         logging_config: Mapping[str, str] | None = None,
         revision_id: str | None = None,
+        image_config: Mapping[str, object] | None = None,
     ) -> FunctionConfiguration:
-        """UpdateFunctionConfiguration: change only the settings given; ``environment``
-        and ``layers`` replace the whole previous value."""
+        """UpdateFunctionConfiguration: change only the settings given; ``environment``,
+        ``layers`` and ``image_config`` replace the whole previous value."""
         ref = self._ref(function_name, namespaced=False)
         self._only_latest(ref, "UpdateFunctionConfiguration")
         changes: dict[str, object] = {}
@@ -421,6 +413,10 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
         if runtime is not None:
             validate_runtime(runtime)
             changes["runtime"] = runtime
+        if layers is not None or runtime is not None or handler is not None:
+            with self._db.read() as conn:
+                if self._latest(conn, ref).package_type == "Image":
+                    raise InvalidParameterValueException(IMAGE_REFUSES_ZIP_SETTINGS)
         new_layers = self.layer_service.resolve(layers) if layers is not None else None
         if ephemeral_storage is not None:
             size = _size(ephemeral_storage, 512)
@@ -437,8 +433,17 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
                 changes["logging_config"] = self._logging(
                     logging_config, ref.name, latest.logging_config
                 )
+            if latest.package_type == "Image":
+                if runtime is not None or handler is not None or layers is not None:
+                    raise InvalidParameterValueException(IMAGE_REFUSES_ZIP_SETTINGS)
+                if image_config is not None:
+                    new_image_config = image_config_of(image_config)
+                    changes["image_config"] = new_image_config
+                    changes["handler"] = resolve_handler(latest.image, new_image_config)
+            elif image_config is not None:
+                raise InvalidParameterValueException(IMAGE_CONFIG_ON_ZIP)
             if new_layers is not None:
-                _check_unzipped(self._unzipped(latest), new_layers)
+                check_unzipped(self._unzipped(latest), new_layers)
                 changes["layers"] = new_layers
             updated = dataclasses.replace(
                 latest,
