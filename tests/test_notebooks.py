@@ -29,6 +29,18 @@ KERNEL = "python3"
 # Text that some code cell's output must contain, per notebook.
 EXPECTED_OUTPUT: dict[str, tuple[str, ...]] = {
     "01-first-function.ipynb": ("REPORT RequestId", "Init Duration", "Sandbox.Timedout"),
+    "03-layers.ipynb": (
+        "'shout': 'LAYERS ARE SHARED!'",
+        "config, branding: {'settings': {'greeting': 'HOWDY'}",
+        "Cannot reference more than 5 layers.",
+        "branding:1 and arn:aws:lambda:us-east-1:123456789012:layer:branding:2 are versions",
+        "403 User: arn:aws:iam::210987654321:root is not authorized",
+        "CROSS ACCOUNT!",
+        "partner's function: STILL HERE!",
+        "textkit:1 does not exist.",
+        "FROM AN IMAGE?",
+        "Please don't provide Handler or Runtime or Layer",
+    ),
 }
 # Notebooks that print "kernel pid <n>, handler pid <m>" to show where a handler ran.
 SHOWS_PROCESSES = {"01-first-function.ipynb"}
