@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sandbox import Sandbox, __version__
 from sandbox.errors import LambdaError, SandboxError, TooManyRequestsException
+from sandbox.store.packaging import build_zip
 
 __all__ = ["main"]
 
@@ -35,6 +36,16 @@ def lambda_handler(event, context):
     if event.get("sleep"):
         time.sleep(event["sleep"])
     raise ValueError("something went wrong")
+"""
+_TEXTKIT = """
+def shout(text):
+    return text.upper() + "!"
+"""
+_USES_LAYER = """
+import textkit
+
+def lambda_handler(event, context):
+    return {"shout": textkit.shout(event["text"]), "from": textkit.__file__}
 """
 
 
@@ -72,11 +83,11 @@ def _save_pictures(sb: Sandbox, folder: Path) -> None:
 
 
 def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
-    name, broken = "demo-hello", "demo-broken"
+    name, broken, layered = "demo-hello", "demo-broken", "demo-layered"
     print(
         f"lambda-sandbox {__version__}: store at {sb.home} (account {sb.account_id}, {sb.region})\n"
     )
-    for old in (name, broken):
+    for old in (name, broken, layered):
         try:
             sb.delete_function(old)
         except sb.exceptions.ResourceNotFoundException:
@@ -141,7 +152,27 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
         print(f"   why? {sb.explain(throttled[0].request_id or '')}")
     sb.delete_function_concurrency(name)
 
-    print("\n4. Failures are results shaped exactly like Lambda's:")
+    print("\n4. Layer: shared code is a zip extracted under /opt of every function using it.")
+    layer = sb.publish_layer_version(
+        "demo-textkit",
+        {"ZipFile": build_zip({"python/textkit.py": _TEXTKIT.encode()})},
+        description="a helper shared by functions",
+    )
+    sb.create_function(layered, _USES_LAYER, layers=[layer.layer_version_arn])
+    shared = sb.invoke(layered, {"text": "layers are shared"}).payload
+    print(f"   published {layer.layer_version_arn}")
+    if isinstance(shared, dict):
+        print(f"   {layered} imports textkit from {shared['from']}: {shared['shout']}")
+    sb.delete_layer_version("demo-textkit", layer.version)
+    still = sb.invoke(layered, {"text": "still running"}).payload
+    print(
+        f"   after delete_layer_version, {layered} still runs ({still['shout']}); "
+        "new functions cannot reference the deleted version"
+        if isinstance(still, dict)
+        else f"   {layered} failed: {still}"
+    )
+
+    print("\n5. Failures are results shaped exactly like Lambda's:")
     sb.create_function(broken, _BROKEN, timeout=1)
     error = sb.invoke(broken)
     payload = error.payload if isinstance(error.payload, dict) else {}
@@ -151,7 +182,7 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
     print(f"   {timeout.function_error}: {payload['errorMessage']}")
     _show(timeout.logs[-2:])
 
-    print("\n5. Mistakes get AWS's error codes and messages:")
+    print("\n6. Mistakes get AWS's error codes and messages:")
     for attempt in (
         lambda: sb.delete_function(name, v1.version),
         lambda: sb.get_function(f"{name}:$latest"),
@@ -166,7 +197,7 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
     # next to the store; an ephemeral store is deleted at exit, so the working directory
     _save_pictures(sb, Path.cwd() if getattr(out, "ephemeral", False) else sb.home)
     print(
-        "Next: layers, extensions, destinations and triggers arrive issue by issue; "
+        "Next: extensions, destinations and triggers arrive issue by issue; "
         "see docs/index.md. In a notebook: %load_ext sandbox (docs/notebook.md)."
     )
     return 0

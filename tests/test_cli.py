@@ -24,6 +24,9 @@ def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert first.count("  $LATEST  idle") == 8  # one environment per request in the burst
     assert "with reserved concurrency 3, a burst of 6: 3 ran, 3 throttled" in first
     assert "ReservedFunctionConcurrentInvocationLimitExceeded" in first
+    assert "demo-layered imports textkit from " in first
+    assert "python/textkit.py: LAYERS ARE SHARED!" in first
+    assert "after delete_layer_version, demo-layered still runs (STILL RUNNING!)" in first
     assert "Unhandled: ValueError: something went wrong" in first
     assert "Task timed out after 1.00 seconds" in first
     assert "Unable to delete version because the following aliases reference it: [live]" in first

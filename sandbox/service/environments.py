@@ -45,7 +45,7 @@ from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import Phase, RecordKind
 from sandbox.runtime.isolation import Isolation
 from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
-from sandbox.service.envspec import aws_environment, python_path, working_directory, trace_id
+from sandbox.service.envspec import aws_environment, python_path, trace_id, working_directory
 from sandbox.service.requests import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.telemetry import TelemetryBus
 

@@ -139,7 +139,9 @@ def test_what_a_zip_function_refuses(sb: Sandbox, make_function, image: Path) ->
     with pytest.raises(errors.InvalidParameterValueException, match="only valid for functions"):
         make_function(image_config={"Command": ["x.y"]})
     make_function()
-    with pytest.raises(errors.InvalidParameterValueException, match="Please don't provide ImageUri"):
+    with pytest.raises(
+        errors.InvalidParameterValueException, match="Please don't provide ImageUri"
+    ):
         sb.update_function_code("fn", image_uri=str(image))
     with pytest.raises(errors.InvalidParameterValueException, match="only valid for functions"):
         sb.update_function_configuration("fn", image_config={"Command": ["x.y"]})

@@ -308,7 +308,7 @@ def test_function_and_layers_share_the_unzipped_quota(
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     big = sb.publish_layer_version("big", zip_of({"python/blob.py": "#" * 600}))
-    monkeypatch.setattr("sandbox.service.functions.MAX_UNZIPPED_SIZE", 700)
+    monkeypatch.setattr("sandbox.service.code.MAX_UNZIPPED_SIZE", 700)
     message = exact("Unzipped size must be smaller than 700 bytes")
     source = "def lambda_handler(e, c):\n    return 1\n" + "#" * 200
     with pytest.raises(errors.InvalidParameterValueException, match=message):

@@ -378,3 +378,62 @@ def test_remove_unreferenced(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path / "extracted")) == [kept]
     assert sorted(os.listdir(tmp_path / "code")) == [kept[:2]]
     assert store.remove_unreferenced({kept}) == 0
+
+
+# --- the /opt of a list of layers --------------------------------------------------------
+
+
+def test_layers_merge_in_order_and_the_later_one_wins_every_conflict(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    first = store.put(
+        make_zip(
+            [
+                ("python/a.py", b"A = 1\n", 0o100644),
+                ("same.txt", b"first", 0o100644),
+                ("thing", b"a file in the first layer", 0o100644),
+                ("dir/inner.txt", b"inner", 0o100644),
+                ("bin/tool", b"#!/bin/sh\n", 0o100755),
+            ]
+        )
+    )
+    second = store.put(
+        make_zip(
+            [
+                ("python/b.py", b"B = 2\n", 0o100644),
+                ("same.txt", b"second", 0o100644),
+                ("thing/now-a-dir.txt", b"a directory in the second layer", 0o100644),
+                ("dir", b"a file replaces the directory", 0o100644),
+                ("link", b"python/a.py", 0o120777),
+            ]
+        )
+    )
+    merged = store.layered([first, second])
+    assert merged is not None
+    assert sorted(os.listdir(merged / "python")) == ["a.py", "b.py"]  # directories merge
+    assert (merged / "same.txt").read_text() == "second"
+    assert (merged / "thing" / "now-a-dir.txt").is_file()
+    assert (merged / "dir").read_text() == "a file replaces the directory"
+    assert os.readlink(merged / "link") == "python/a.py"
+    assert os.access(merged / "bin" / "tool", os.X_OK)
+    assert stat.S_IMODE(os.stat(merged / "python").st_mode) == 0o555  # read-only
+    reverse = store.layered([second, first])
+    assert reverse is not None and reverse != merged
+    assert (reverse / "same.txt").read_text() == "first"
+    assert (reverse / "thing").read_text() == "a file in the first layer"
+    assert (reverse / "dir" / "inner.txt").read_text() == "inner"
+
+
+def test_merging_is_safe_between_threads(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    shas = [store.put(make_zip([(f"f{i}.txt", b"x", 0o100644)])) for i in range(3)]
+    results: list[Path | None] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(store.layered(shas))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(set(results)) == 1 and results[0] is not None
+    assert sorted(os.listdir(results[0])) == ["f0.txt", "f1.txt", "f2.txt"]
+    assert [p.name for p in (tmp_path / "opt").iterdir()] == [results[0].name]  # no leftovers
