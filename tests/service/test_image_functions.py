@@ -177,3 +177,65 @@ def test_images_the_sandbox_cannot_run_yet_are_refused_clearly(
     )
     assert sb.invoke("bare", {}).payload["util"] == 7
     assert sb.list_functions().functions[0].function_name == "bare"
+
+
+def _oci_image(root: Path) -> Path:
+    """A one-layer OCI image layout, as ``docker save``/``skopeo copy oci:`` would write."""
+    import gzip
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes, media_type: str) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, text in (("var/task/app.py", APP), ("opt/python/util.py", "VALUE = 99\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    layer = put(gzip.compress(raw.getvalue()), "application/vnd.oci.image.layer.v1.tar+gzip")
+    config = put(
+        json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {
+                    "Env": ["AWS_EXECUTION_ENV=AWS_Lambda_python3.12", "GREETING=from-oci"],
+                    "Entrypoint": ["/lambda-entrypoint.sh"],
+                    "Cmd": ["app.handler"],
+                    "WorkingDir": "/var/task",
+                },
+            }
+        ).encode(),
+        "application/vnd.oci.image.config.v1+json",
+    )
+    manifest = put(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": config,
+                "layers": [layer],
+            }
+        ).encode(),
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest]}))
+    return root
+
+
+def test_an_oci_image_layout_runs(sb: Sandbox, tmp_path: Path) -> None:
+    layout = _oci_image(tmp_path / "oci")
+    sb.create_function("oci", f"file://{layout}", package_type="Image")
+    payload = sb.invoke("oci", {}).payload
+    assert (payload["greeting"], payload["util"]) == ("from-oci", 99)
+    assert payload["path"][1].endswith("/python/lib/python3.12/site-packages")
