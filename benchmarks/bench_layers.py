@@ -56,8 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     with Sandbox.ephemeral(request_rate_factor=0) as sb:
         arns = [
-            sb.publish_layer_version(f"layer{i}", layer_zip(i)).layer_version_arn
-            for i in range(3)
+            sb.publish_layer_version(f"layer{i}", layer_zip(i)).layer_version_arn for i in range(3)
         ]
         sb.create_function("plain", NOOP)
         sb.create_function("layered", NOOP, layers=arns)

@@ -26,9 +26,11 @@ class Phase(StrEnum):
     """Lifecycle phases, as the Telemetry API names them (spec §1.1, §2.3)."""
 
     INIT = "init"
+    EXTENSION_INIT = "extension-init"
     RUNTIME_INIT = "runtime-init"
     FUNCTION_INIT = "function-init"
     INVOKE = "invoke"
+    POST_INVOKE = "post-runtime-extensions"  # extensions still busy after the response
     IDLE = "idle"
     SHUTDOWN = "shutdown"
 

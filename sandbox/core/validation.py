@@ -119,6 +119,9 @@ EXECUTABLE_RUNTIMES: frozenset[str] = frozenset(
         "python3.12",
         "python3.13",
         "python3.14",
+        # OS-only runtimes: the function's (or a layer's) `bootstrap` drives the Runtime API
+        "provided.al2023",
+        "provided.al2",
     }
 )
 

@@ -16,6 +16,7 @@ message is a 4-byte big-endian length, a JSON header line, ``\\n``, then an opaq
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -388,16 +389,63 @@ def _host_pid() -> int:
         return os.getpid()
 
 
+def _exec_custom_runtime(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
+    """An OS-only runtime (``provided.al2023``): its ``bootstrap`` executable replaces this
+    process and drives the Runtime API itself (spec §2.1). Never returns."""
+    path = spec["custom_runtime"]
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    with contextlib.suppress(OSError):
+        os.chdir(spec.get("cwd") or spec["task_root"])
+    write_message(ctrl_fd, {"op": "exec", "pid": _host_pid()})
+    os.close(ctrl_fd)
+    os.close(log_fd)
+    try:
+        os.execve(path, [path], spec["environment"])
+    except OSError as exc:
+        os.write(2, f"exec {path}: {exc.strerror}\n".encode())
+    os._exit(127)  # what a shell answers for a command it cannot run
+
+
+def _extension_logs(spec: dict[str, Any], extensions: list[str]) -> dict[str, int]:
+    if not extensions:
+        return {}
+    from sandbox.runtime.extensions import connect_logs
+
+    return connect_logs(spec.get("extension_log"), [os.path.basename(p) for p in extensions])
+
+
 def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
     """The environment's main loop. Never returns: the process exits at the end."""
     global _request_id
     init_start = time.perf_counter_ns()
+    extensions = spec.get("extensions") or []
     if spec.get("mounts"):
         from sandbox.runtime.isolation import mount_view, supervise, unshare
 
         unshare(pid_namespace=True)  # before any thread exists
         supervise((ctrl_fd, log_fd))  # returns in the runtime, PID 2 of its own namespace
+        log_fds = _extension_logs(spec, extensions)  # before the view hides the store
         mount_view(spec["mounts"])
+    else:
+        log_fds = _extension_logs(spec, extensions)
+    if extensions:
+        # Extension init (spec §1.1): every external extension starts, in parallel, before
+        # the runtime; the sandbox says "go" once they have all registered
+        from sandbox.runtime.extensions import start_extensions
+
+        pids = start_extensions(extensions, spec["extension_environment"], log_fds, log_fd)
+        os.write(log_fd, LOG_SENTINEL)  # the parent reads the log stream up to here
+        write_message(ctrl_fd, {"op": "extensions", "pids": pids})
+        try:
+            go, _ = read_message(ctrl_fd)
+        except EOFError:
+            os._exit(0)
+        if go.get("op") != "go":
+            os._exit(0)
+        init_start = time.perf_counter_ns()  # runtime init starts now
+    if spec.get("custom_runtime"):
+        _exec_custom_runtime(ctrl_fd, log_fd, spec)
     _prepare(spec, log_fd)
     runtime_done = time.perf_counter_ns()  # runtime init ends, function init begins
     handler, init_error = _load_handler(spec["handler"])

@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sandbox.runtime.bootstrap import LOG_SENTINEL, encode_invoke
 
@@ -37,6 +37,7 @@ __all__ = [
     "InitOutcome",
     "InvokeOutcome",
     "Launcher",
+    "process_rss_mb",
 ]
 
 _LEN = struct.Struct("!I")
@@ -57,6 +58,7 @@ _SIGNAL_NAMES = {  # Go's syscall.Signal strings, as Lambda prints them (spec §
     signal.SIGALRM: "alarm clock",
 }
 LogSink = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +222,7 @@ class EnvironmentProcess:
             log_child.close()
         self.pid = self._child.pid
         self.runtime_pid = self.pid  # the runtime itself (a descendant, in a PID namespace)
+        self.extension_pids: dict[str, int] = {}  # external extensions' host pids, by name
         self._sentinel = self._child.sentinel
         self._poll.register(self._sentinel, select.POLLIN)
         self.exit_info: ExitInfo | None = None
@@ -306,7 +309,7 @@ class EnvironmentProcess:
         if now >= self._deadline:
             return "timeout", None, b""
         if self._memory_limit_mb is not None and now >= self._next_memory_check:
-            if _rss_mb(self.runtime_pid) > self._memory_limit_mb:
+            if process_rss_mb(self.runtime_pid) > self._memory_limit_mb:
                 return "oom", None, b""
             self._next_memory_check = now + 0.05
         return None
@@ -360,16 +363,47 @@ class EnvironmentProcess:
                 break
 
     # lifecycle --------------------------------------------------------------------------
-    def wait_init(self, timeout_s: float, sink: LogSink | None = None) -> InitOutcome:
-        """Wait for runtime and function init to finish (or fail, or run out of time)."""
+    def wait_init(
+        self,
+        timeout_s: float,
+        sink: LogSink | None = None,
+        *,
+        extensions_started: Callable[[dict[str, int], float], dict[str, Any] | None] | None = None,
+    ) -> InitOutcome:
+        """Wait for runtime and function init to finish (or fail, or run out of time).
+
+        With external extensions the environment first reports their pids;
+        ``extensions_started(pids, seconds_left)`` waits for Extension init and returns
+        ``None`` to let the runtime start, or the error that fails INIT."""
         self._begin_phase(timeout_s, sink, None)
         kind, header, _ = self._wait()
-        lines = list(self._reader.lines)
+        earlier: list[str] = []
+        if kind == "message" and header is not None and header.get("op") == "extensions":
+            earlier = list(self._reader.lines)
+            pids = {str(k): int(v) for k, v in header.get("pids", {}).items()}
+            self.extension_pids = pids
+            left = max(0.0, self._deadline - time.monotonic())
+            failure = extensions_started(pids, left) if extensions_started else None
+            if failure is not None:
+                self.kill()
+                return InitOutcome(
+                    False, (time.monotonic() - self._started) * 1000, error=failure, lines=earlier
+                )
+            if time.monotonic() >= self._deadline:
+                self.kill()
+                return InitOutcome(False, timeout_s * 1000, timed_out=True, lines=earlier)
+            self._reader.begin(sink)
+            self._send({"op": "go"})
+            kind, header, _ = self._wait()
+        lines = earlier + list(self._reader.lines)
         if kind == "message" and header is not None:
             init_ms = header.get("init_ns", 0) / 1e6
             rss = int(header.get("max_rss_kb", 0)) // 1024
             runtime_ms = header.get("runtime_ns", 0) / 1e6
             function_ms = header.get("function_ns", 0) / 1e6
+            if header.get("op") == "exec":  # a custom runtime: its Runtime API calls say more
+                self.runtime_pid = int(header.get("pid", self.pid))
+                return InitOutcome(True, (time.monotonic() - self._started) * 1000, lines=lines)
             if header.get("op") == "ready":
                 self.runtime_pid = int(header.get("pid", self.pid))
                 return InitOutcome(
@@ -394,6 +428,35 @@ class EnvironmentProcess:
             self.kill()
             return InitOutcome(False, timeout_s * 1000, timed_out=True, lines=lines)
         return InitOutcome(False, 0.0, exit=self.wait_exit(2.0), lines=lines)
+
+    def watch(
+        self, timeout_s: float, sink: LogSink | None, done: Callable[[float], T | None]
+    ) -> tuple[str, T | None]:
+        """Drive a runtime that speaks the Runtime API instead of this module's protocol:
+        route its output to ``sink`` until ``done(wait_s)`` (which may block up to
+        ``wait_s``) returns something — ``("done", it)`` — or the deadline passes
+        (``"timeout"``), or the process ends (``"crash"``)."""
+        self._begin_phase(timeout_s, sink, None)
+        self.thaw()
+        reader = self._reader
+        while True:
+            found = done(0.0)
+            if found is not None:
+                return "done", found
+            now = time.monotonic()
+            if now >= self._deadline:
+                return "timeout", None
+            ready = select.select([reader.fd, self._sentinel], [], [], 0)[0]
+            if reader.fd in ready:
+                reader.pump()
+            if self._sentinel in ready:
+                found = done(0.05)  # a last reply may be on its way
+                reader.pump()
+                return ("done", found) if found is not None else ("crash", None)
+            found = done(min(0.01, max(0.0, self._deadline - time.monotonic())))
+            if found is not None:
+                reader.pump()
+                return "done", found
 
     def begin_invoke(
         self,
@@ -462,11 +525,11 @@ class EnvironmentProcess:
             return outcome
         elapsed = (time.monotonic() - self._started) * 1000
         if kind == "timeout":
-            rss = _rss_mb(self.runtime_pid)
+            rss = process_rss_mb(self.runtime_pid)
             self.kill()
             return InvokeOutcome("timeout", duration_ms=elapsed, max_rss_mb=rss, lines=lines)
         if kind == "oom":
-            rss = _rss_mb(self.runtime_pid)
+            rss = process_rss_mb(self.runtime_pid)
             self.kill()
             return InvokeOutcome(
                 "oom",
@@ -538,7 +601,7 @@ class EnvironmentProcess:
             self._child.close()
 
 
-def _rss_mb(pid: int) -> int:
+def process_rss_mb(pid: int) -> int:
     """Resident memory of a process, in MiB (``/proc`` read; 0 when unknown)."""
     try:
         with open(f"/proc/{pid}/statm", "rb") as f:

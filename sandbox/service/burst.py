@@ -220,7 +220,9 @@ class Burst:
         self._results[slot.index] = self._make_result(
             raw, slot.flight.request.request_id, slot.config.version
         )
-        if raw.reset or self._next >= len(self._bodies):
+        env = slot.checkout.env
+        if raw.reset or self._next >= len(self._bodies) or env.post_invoke_pending:
+            # (an environment whose extensions still work stays busy: back to the pool)
             self._detach(slot.process)
             self._envs.release(slot.checkout)
         else:

@@ -44,14 +44,28 @@ from sandbox.core.logformat import (
 from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import Phase, RecordKind
 from sandbox.runtime.isolation import Isolation
-from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, Launcher
+from sandbox.runtime.process import (
+    EnvironmentProcess,
+    InitOutcome,
+    InvokeOutcome,
+    Launcher,
+    process_rss_mb,
+)
 from sandbox.service.envspec import aws_environment, python_path, trace_id, working_directory
+from sandbox.service.extensions import (
+    RUNTIME_SHARE,
+    SHUTDOWN_BUDGET_MS,
+    ExtensionHost,
+    custom_bootstrap,
+    extension_names,
+)
 from sandbox.service.requests import EnvironmentRequest, InFlight, RawResult
 from sandbox.service.telemetry import TelemetryBus
 
 __all__ = ["ExecutionEnvironment", "RuntimeDeps"]
 
 INIT_LIMIT_S = 10.0  # spec §1.1: 10 s for on-demand INIT
+TELEMETRY_FLUSH_S = 1.0  # at most this long to hand buffered telemetry over before a freeze
 LogSink = Callable[[str], None]
 
 
@@ -102,6 +116,8 @@ class ExecutionEnvironment:
         self._cold_reason = ""
         self._last_rss_mb = 0
         self._lock = threading.Lock()
+        self.extensions: ExtensionHost | None = None  # its external extensions, if any
+        self._invoke_deadline = 0.0
         self._emit_state(EnvironmentState.STARTING, "created")
 
     # telemetry --------------------------------------------------------------------------
@@ -187,18 +203,42 @@ class ExecutionEnvironment:
     # INIT -------------------------------------------------------------------------------
     def _spec(self) -> dict[str, Any]:
         code = self.deps.code_path(self.config)
-        mounts = self.deps.isolation.mounts(code, self.tmp, self.deps.opt_path(self.config))
+        opt = self.deps.opt_path(self.config)
+        mounts = self.deps.isolation.mounts(code, self.tmp, opt)
         task_root = mounts.task_root
+        environment = aws_environment(
+            self.config,
+            self.deps,
+            init_type=self.init_type,
+            stream=self.stream,
+            task_root=task_root,
+            tmp=mounts.tmp,
+            opt=mounts.opt,
+        )
+        extension_fields: dict[str, Any] = {}
+        self._close_extensions()
+        names = extension_names(opt)
+        custom = custom_bootstrap(self.config, code, opt, task_root, mounts.opt)
+        if custom is not None:
+            extension_fields["custom_runtime"] = custom
+        if names or custom is not None:
+            # spec §2.2: every executable of /opt/extensions is an external extension; a
+            # custom runtime speaks the Runtime API at the same address
+            cfg = self.config
+            self.extensions = ExtensionHost(
+                names,
+                function_name=cfg.function_name,
+                version=cfg.version,
+                handler=cfg.handler,
+                account_id=self.account_id,
+                on_line=self._extension_line,
+                on_event=self._extension_event,
+            )
+            environment["AWS_LAMBDA_RUNTIME_API"] = self.extensions.address
+            extension_fields.update(self.extensions.spec(mounts.opt, environment))
         return {
-            "environment": aws_environment(
-                self.config,
-                self.deps,
-                init_type=self.init_type,
-                stream=self.stream,
-                task_root=task_root,
-                tmp=mounts.tmp,
-                opt=mounts.opt,
-            ),
+            **extension_fields,
+            "environment": environment,
             "task_root": task_root,
             "cwd": working_directory(self.config, task_root, mounts.opt),
             "python_path": python_path(self.config.runtime, task_root, mounts.opt),
@@ -206,6 +246,159 @@ class ExecutionEnvironment:
             "log_format": self.config.logging_config.log_format,
             "mounts": mounts.bind,
         }
+
+    # extensions ---------------------------------------------------------------------------
+    def _extension_init(
+        self, start: float, request_id: str
+    ) -> Callable[[dict[str, int], float], dict[str, Any] | None]:
+        """Extension init: the extensions are started; wait until they have registered."""
+
+        def started(pids: dict[str, int], seconds_left: float) -> dict[str, Any] | None:
+            assert self.extensions is not None
+            t0 = time.perf_counter()
+            failure = self.extensions.started(pids, seconds_left)
+            self._emit(
+                RecordKind.PHASE,
+                time=start,
+                end=self.deps.clock.time(),
+                duration_ms=(time.perf_counter() - t0) * 1000,
+                phase=str(Phase.EXTENSION_INIT),
+                request_id=request_id,
+                detail={"extensions": sorted(pids), "error": failure},
+            )
+            return failure
+
+        return started
+
+    def _extension_line(self, name: str, line: str) -> None:
+        """A line an extension printed: into the log stream, and to Telemetry API
+        subscribers as an ``extension`` record."""
+        request = self._request
+        self._log(line, request.request_id if request is not None else "")
+        host = self.extensions
+        if host is not None:
+            host.publish("extension", line)
+
+    def _extension_event(self, event: str, detail: dict[str, object]) -> None:
+        """An Extensions/Telemetry API event (register, next, subscribe ...), on the bus."""
+        self._emit(
+            RecordKind.PHASE,
+            time=self.deps.clock.time(),
+            end=self.deps.clock.time(),
+            duration_ms=0.0,
+            phase="extension",
+            request_id=self._request.request_id if self._request is not None else "",
+            detail={"event": event, **detail},
+        )
+
+    @property
+    def post_invoke_pending(self) -> bool:
+        """Whether extensions still work on the last invocation (the environment stays
+        busy until they are all back in ``event/next``)."""
+        return self.extensions is not None and self.extensions.post_invoke_pending
+
+    def finish_post_invoke(self) -> None:
+        """Wait for the extensions' post-invoke work (PostRuntimeExtensionsDuration); the
+        function timeout covers it: past the deadline the environment is reset."""
+        host = self.extensions
+        if host is None or not host.post_invoke_pending:
+            return
+        start = self.deps.clock.time()
+        ok = host.after_response(self._invoke_deadline - time.monotonic())
+        request_id = self._request.request_id if self._request is not None else ""
+        self._emit(
+            RecordKind.PHASE,
+            time=start,
+            end=self.deps.clock.time(),
+            duration_ms=host.post_invoke_ms,
+            phase=str(Phase.POST_INVOKE),
+            request_id=request_id,
+            detail={"ok": ok},
+        )
+        if not ok:
+            crashed = host.crashed()
+            why = f"extension {', '.join(crashed)} crashed" if crashed else "timeout"
+            self._log(
+                f"RequestId: {request_id} Error: extensions did not finish "
+                f"({why}); the environment is reset",
+                request_id,
+            )
+            self._reset("timeout" if not crashed else "failure")
+
+    @property
+    def custom_runtime(self) -> bool:
+        """Whether the function's runtime is its own ``bootstrap`` (``provided.*``)."""
+        return self.config.runtime.startswith("provided")
+
+    def _custom_init(self, outcome: InitOutcome, seconds_left: float) -> InitOutcome:
+        """Runtime and function init of a custom runtime end at its first
+        ``invocation/next``; an ``init/error`` or an exit fails INIT."""
+        host, process = self.extensions, self.process
+        assert host is not None and process is not None
+        lines: list[str] = list(outcome.lines)
+        t0 = time.perf_counter()
+
+        def parked(wait_s: float) -> str | None:
+            reply = host.api.wait_runtime_reply(0)
+            if reply is not None and reply.kind == "init_error":
+                host.init_error = reply
+                return "init_error"
+            return "next" if host.api.wait_runtime_next(wait_s) else None
+
+        kind, found = process.watch(max(0.001, seconds_left), lines.append, parked)
+        init_ms = outcome.init_ms + (time.perf_counter() - t0) * 1000
+        if kind == "done" and found == "next":
+            return InitOutcome(True, init_ms, lines=lines, runtime_ms=init_ms)
+        if kind == "timeout":
+            process.kill()
+            return InitOutcome(False, init_ms, timed_out=True, lines=lines)
+        error: dict[str, Any] | None = None
+        if found == "init_error" and host.init_error is not None:
+            with contextlib.suppress(ValueError):
+                error = json.loads(host.init_error.body or b"{}")
+            error = dict(error or {})
+            error["errorType"] = host.init_error.error_type or error.get(
+                "errorType", "Runtime.Unknown"
+            )
+        exit_info = process.wait_exit(1.0)
+        process.kill()
+        return InitOutcome(False, init_ms, error=error, lines=lines, exit=exit_info)
+
+    def _custom_invoke(self, remaining: float, log: LogSink, host: ExtensionHost) -> InvokeOutcome:
+        """One invocation through the Runtime API: the event went to the runtime's
+        ``invocation/next``; wait for its ``response`` or ``error``."""
+        process = self.process
+        assert process is not None
+        t0 = time.perf_counter()
+        kind, reply = process.watch(
+            max(0.001, remaining), log, lambda wait_s: host.api.wait_runtime_reply(wait_s)
+        )
+        elapsed = (time.perf_counter() - t0) * 1000
+        if kind == "done" and reply is not None:
+            rss = process_rss_mb(process.runtime_pid)
+            if reply.kind == "response":
+                return InvokeOutcome("ok", reply.body, elapsed, rss)
+            if reply.kind == "too_large":  # the runtime client exits after a 413
+                return InvokeOutcome("ok", b" " * (RESPONSE_LIMIT + 1), elapsed, rss)
+            body = reply.body
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(body or b"{}")
+                if isinstance(parsed, dict) and reply.error_type:
+                    parsed.setdefault("errorType", reply.error_type)
+                    body = json.dumps(parsed).encode()
+            return InvokeOutcome("error", body, elapsed, rss)
+        if kind == "timeout":
+            rss = process_rss_mb(process.runtime_pid)
+            process.kill()
+            return InvokeOutcome("timeout", duration_ms=elapsed, max_rss_mb=rss)
+        exit_info = process.wait_exit(2.0)
+        process.kill()
+        return InvokeOutcome("crash", duration_ms=elapsed, exit=exit_info)
+
+    def _close_extensions(self) -> None:
+        host, self.extensions = self.extensions, None
+        if host is not None:
+            host.close()
 
     def _run_init(
         self, phase: str, limit_s: float, request_id: str = "", sink: LogSink | None = None
@@ -219,7 +412,35 @@ class ExecutionEnvironment:
         t0 = time.perf_counter()
         emit(init_start_line(self.deps.region, self.config.runtime))
         self.process = EnvironmentProcess(self.deps.launcher, self._spec())
-        outcome = self.process.wait_init(limit_s, sink=None)
+        host = self.extensions
+        outcome = self.process.wait_init(
+            limit_s,
+            sink=None,
+            extensions_started=self._extension_init(start, request_id) if host else None,
+        )
+        if outcome.ok and host is not None and self.custom_runtime:
+            outcome = self._custom_init(outcome, limit_s - (time.perf_counter() - t0))
+        if outcome.ok and host is not None:
+            failure = host.ready(max(0.0, limit_s - (time.perf_counter() - t0)))
+            if failure is not None:
+                self.process.kill()
+                outcome = InitOutcome(False, outcome.init_ms, error=failure, lines=outcome.lines)
+        if host is not None:  # subscribers arrive during INIT: they get INIT's records now
+            init = {"initializationType": self.init_type, "phase": phase}
+            status = "success" if outcome.ok else "error"
+            host.publish(
+                "platform.initStart",
+                {**init, "runtimeVersion": self.config.runtime, "runtimeVersionArn": ""},
+            )
+            host.publish("platform.initRuntimeDone", {**init, "status": status})
+            host.publish(
+                "platform.initReport",
+                {
+                    **init,
+                    "status": status,
+                    "metrics": {"durationMs": round((time.perf_counter() - t0) * 1000, 3)},
+                },
+            )
         for line in outcome.lines:
             emit(line)
         real_ms = (time.perf_counter() - t0) * 1000
@@ -305,6 +526,8 @@ class ExecutionEnvironment:
 
     def _freeze_idle(self) -> None:
         if self.process is not None:
+            if self.extensions is not None:
+                self.extensions.flush(TELEMETRY_FLUSH_S)
             self.process.freeze()
 
     # INVOKE -----------------------------------------------------------------------------
@@ -367,19 +590,45 @@ class ExecutionEnvironment:
             if phase == "init":
                 flight.init_ms = outcome.init_ms
         remaining = flight.timeout_s - (time.perf_counter() - flight.t0)
+        deadline_ms = time.time_ns() // 1_000_000 + int(remaining * 1000)
+        trace = trace_id()
         header = {
             "id": rid,
             "arn": request.invoked_arn,
-            "deadline_ms": time.time_ns() // 1_000_000 + int(remaining * 1000),
-            "trace": trace_id(),
+            "deadline_ms": deadline_ms,
+            "trace": trace,
             "client_context": request.client_context,
         }
         self._flight = flight
+        self._invoke_deadline = time.monotonic() + max(0.001, remaining)
+        output = log  # what the runtime prints
+        host = self.extensions
+        if host is not None:
+            host.publish("platform.start", {"requestId": rid, "version": cfg.version})
+            if self.custom_runtime:
+                host.api.dispatch_invoke(
+                    rid,
+                    deadline_ms=deadline_ms,
+                    invoked_function_arn=request.invoked_arn,
+                    trace_id=trace,
+                    event=request.payload,
+                    client_context=(
+                        json.dumps(request.client_context) if request.client_context else None
+                    ),
+                )
+                host.mark_invoked()
+                return self.complete_invoke(flight, self._custom_invoke(remaining, log, host))
+            host.invoke(rid, deadline_ms, request.invoked_arn, trace)
+
+            def output(line: str) -> None:
+                log(line)
+                host.publish("function", line)
+
         early = self.process.begin_invoke(
             header,
             request.payload,
             max(0.001, remaining),
-            sink=log,
+            sink=output,
             memory_limit_mb=cfg.memory_size,
         )
         if early is not None:
@@ -469,6 +718,27 @@ class ExecutionEnvironment:
             )
         )
         self._invocation_record(start, duration_ms, rid, status, error_type, cold)
+        host = self.extensions
+        if host is not None:
+            outcome = {"requestId": rid, "status": status}
+            if error_type:
+                outcome["errorType"] = error_type
+            host.publish(
+                "platform.runtimeDone",
+                {
+                    **outcome,
+                    "metrics": {"durationMs": round(duration_ms, 3), "producedBytes": len(body)},
+                },
+            )
+            metrics: dict[str, object] = {
+                "durationMs": round(duration_ms, 3),
+                "billedDurationMs": max(1, int(-(-duration_ms // 1))),
+                "memorySizeMB": cfg.memory_size,
+                "maxMemoryUsedMB": max_mem,
+            }
+            if init_ms is not None:
+                metrics["initDurationMs"] = round(init_ms, 3)
+            host.publish("platform.report", {**outcome, "metrics": metrics})
         if reset:
             self._reset(status)
         return RawResult(
@@ -553,6 +823,7 @@ class ExecutionEnvironment:
         if self.process is not None:
             self.process.kill()
             self.process = None
+        self._close_extensions()  # they start again with the next INIT
         if self._stopping():
             return
         self._set_state(EnvironmentState.RESETTING, f"reset after {reason}")
@@ -570,6 +841,8 @@ class ExecutionEnvironment:
                 EnvironmentState.IDLE, "invocation complete", record=self._busy_recorded
             )
             self._busy_recorded = False
+            if self.extensions is not None:  # subscribers get the invocation's telemetry
+                self.extensions.flush(TELEMETRY_FLUSH_S)  # before the freeze
             self.process.freeze()  # spec §1.1: an idle environment is frozen
         elif self.state is EnvironmentState.RESETTING:
             return  # stays resetting until the next invocation re-initialises it
@@ -583,9 +856,20 @@ class ExecutionEnvironment:
             self._set_state(EnvironmentState.SHUTTING_DOWN, reason)
         start = self.deps.clock.time()
         t0 = time.perf_counter()
+        host = self.extensions
         if self.process is not None:
-            self.process.shutdown(budget_ms=0)  # spec §1.1: 0 ms without extensions
+            budget = 0.0  # spec §1.1: 0 ms without extensions
+            if host is not None and self.process.alive():
+                # 2,000 ms with external extensions: SHUTDOWN to them (reason spindown),
+                # then the runtime gets what is left (docs/fidelity.md: the order)
+                self.process.thaw()
+                outstayed = host.shutdown("spindown", SHUTDOWN_BUDGET_MS * (1 - RUNTIME_SHARE))
+                for name in outstayed:
+                    self._log(f"Extension {name} did not exit within its SHUTDOWN budget")
+                budget = max(0.0, SHUTDOWN_BUDGET_MS - (time.perf_counter() - t0) * 1000)
+            self.process.shutdown(budget_ms=budget)
             self.process = None
+        self._close_extensions()
         self._span(Phase.SHUTDOWN, start, (time.perf_counter() - t0) * 1000, reason=reason)
         self._set_state(EnvironmentState.STOPPED, reason)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -225,6 +225,15 @@ class EnvironmentManager:
         self._checkin(checkout.pool, checkout.env)
 
     def _checkin(self, pool: VersionPool, env: ExecutionEnvironment) -> None:
+        if env.post_invoke_pending:
+            # the caller has its answer; the environment stays busy until its extensions
+            # are back in event/next (spec §1.1), then comes back here
+            def after() -> None:
+                env.finish_post_invoke()
+                self._checkin(pool, env)
+
+            threading.Thread(target=after, daemon=True, name="lambda-sandbox-post-invoke").start()
+            return
         env.release()
         with pool.lock:
             pool.busy.discard(env)

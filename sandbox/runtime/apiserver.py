@@ -1,0 +1,852 @@
+"""The Runtime, Extensions and Telemetry API endpoint of one execution environment.
+
+On Lambda, every process inside an environment reaches the platform through one local HTTP
+endpoint, ``AWS_LAMBDA_RUNTIME_API``: external extensions register and long-poll for
+``INVOKE``/``SHUTDOWN`` events, a custom runtime long-polls for invocations and posts their
+results, and extensions subscribe to the Telemetry API (spec §2). :class:`ApiServer` is
+that endpoint for one sandbox environment: a small HTTP/1.1 server on ``127.0.0.1`` (one
+thread per connection, keep-alive) whose other side is a Python interface for the sandbox
+(the *driver*): it says which extensions to expect, dispatches events, waits - always with
+a timeout - for extensions and the runtime to answer, and feeds telemetry records that
+:mod:`sandbox.runtime.telemetry_delivery` batches to subscribers.
+
+Nothing here knows about functions beyond the three strings ``register`` returns, and
+nothing here decides what a failure means: errors are recorded for the driver to read.
+
+Where AWS is silent the sandbox picks: unknown paths answer 404 ``NotFound``, wrong methods
+405 ``MethodNotAllowed``, unparsable bodies 400 ``InvalidRequestFormat``, a closed server
+500 ``Sandbox.Shutdown``; a runtime calling ``invocation/next`` without posting a result
+abandons that invocation; streamed responses (chunked bodies) are accepted whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sandbox.core.clock import Clock, RealClock, iso8601_ms
+from sandbox.runtime.telemetry_delivery import (
+    SubscriptionError,
+    TelemetryDelivery,
+    parse_subscription,
+)
+
+__all__ = ["MAX_EXTENSIONS", "RESPONSE_LIMIT", "ApiServer", "ExtensionInfo", "RuntimeReply"]
+
+MAX_EXTENSIONS = 10  # spec §2.2: Extension.TooManyExtensions
+RESPONSE_LIMIT = 6_291_556  # spec §1.1: synchronous response payload limit, bytes
+DRAIN_LIMIT = 64 * 1024 * 1024  # larger bodies are not even read: the connection is dropped
+MAX_HEADER_LINE = 1_100_000  # Lambda-Runtime-Function-XRay-Error-Cause may be ~1 MB (§2.1)
+MAX_HEADER_BYTES = 2 * 1024 * 1024
+MAX_HEADERS = 100
+EVENT_TYPES = ("INVOKE", "SHUTDOWN")
+SHUTDOWN_REASONS = ("spindown", "timeout", "failure")  # spec §2.2: lowercase on the wire
+TOO_LARGE_MESSAGE = (
+    f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."
+)
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Request Entity Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+}
+_RUNTIME = "/2018-06-01/runtime/"
+_INVOCATION = _RUNTIME + "invocation/"
+_EXTENSION = "/2020-01-01/extension/"
+_JSON = ("Content-Type", "application/json")
+_OK = b'{"status":"OK"}'
+
+EventHook = Callable[[str, dict[str, object]], None]
+Headers = list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionInfo:
+    """A registered extension.
+
+    Attributes:
+        name: ``Lambda-Extension-Name`` (the executable's file name for external ones).
+        identifier: The ``Lambda-Extension-Identifier`` handed out at registration.
+        events: Event types it registered for (``INVOKE``, ``SHUTDOWN``).
+        internal: True for an internal extension (a name the driver did not expect).
+    """
+
+    name: str
+    identifier: str
+    events: tuple[str, ...]
+    internal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeReply:
+    """What a custom runtime posted.
+
+    Attributes:
+        kind: ``"response"``, ``"error"``, ``"init_error"`` or ``"too_large"`` (a response
+            over :data:`RESPONSE_LIMIT`; ``body`` is then the platform's error payload).
+        request_id: The invocation's request id (``""`` for ``init_error``).
+        body: The posted body, raw.
+        error_type: ``Lambda-Runtime-Function-Error-Type`` (else the body's ``errorType``)
+            for errors; ``Function.ResponseSizeTooLarge`` for ``too_large``; else None.
+        xray_error_cause: ``Lambda-Runtime-Function-XRay-Error-Cause``, when posted.
+    """
+
+    kind: str
+    request_id: str
+    body: bytes
+    error_type: str | None
+    xray_error_cause: str | None = None
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, error_type: str, message: str, close: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.error_type, self.message, self.close = status, error_type, message, close
+
+
+def _forbidden(error_type: str, message: str) -> _HttpError:
+    return _HttpError(403, error_type, message)
+
+
+class _Request:
+    __slots__ = ("body", "headers", "keep_alive", "method", "path", "too_large")
+
+    def __init__(self, method: str, path: str, headers: dict[str, str], keep_alive: bool) -> None:
+        self.method, self.path, self.headers, self.keep_alive = method, path, headers, keep_alive
+        self.body = b""
+        self.too_large = False
+
+    def json(self) -> object:
+        if not self.body.strip():
+            return {}
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise _HttpError(400, "InvalidRequestFormat", f"Invalid JSON body: {exc}") from exc
+
+
+class _Extension:
+    """Mutable state of one registered extension, guarded by the server's condition."""
+
+    __slots__ = (
+        *("delivered", "errored", "events", "identifier", "internal"),
+        *("name", "nexted", "pending"),
+    )
+
+    def __init__(self, name: str, events: tuple[str, ...], internal: bool) -> None:
+        self.name, self.events, self.internal = name, events, internal
+        self.identifier = str(uuid.uuid4())
+        self.pending: bytes | None = None  # an event waiting to be picked up by next
+        self.delivered = False  # an event was handed out and next was not called again yet
+        self.nexted = False  # called next at least once (extension init done)
+        self.errored: str | None = None  # "init" / "exit" once an error was posted
+
+    def info(self) -> ExtensionInfo:
+        return ExtensionInfo(self.name, self.identifier, self.events, self.internal)
+
+
+def _read_chunked(rfile: io.BufferedReader) -> tuple[bytes | None, bool]:
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = rfile.readline(1024)
+        try:
+            size = int(line.split(b";")[0].strip(), 16)
+        except ValueError as exc:
+            raise _HttpError(400, "InvalidRequestFormat", "bad chunk size", True) from exc
+        if size == 0:
+            while rfile.readline(MAX_HEADER_LINE) not in (b"\r\n", b"\n", b""):
+                pass  # trailers are ignored
+            return (None if total > RESPONSE_LIMIT else b"".join(parts)), total > RESPONSE_LIMIT
+        total += size
+        if total > DRAIN_LIMIT:
+            raise _HttpError(413, "RequestTooLarge", "request body too large", True)
+        chunk = rfile.read(size)
+        rfile.readline(4)
+        if len(chunk) < size:
+            raise _HttpError(400, "InvalidRequestFormat", "truncated body", True)
+        if total <= RESPONSE_LIMIT:
+            parts.append(chunk)
+
+
+def _read_request(rfile: io.BufferedReader, sock: socket.socket) -> _Request | None:
+    """One request from the connection; None at a clean or truncated end of stream."""
+    line = rfile.readline(MAX_HEADER_LINE)
+    while line in (b"\r\n", b"\n"):
+        line = rfile.readline(MAX_HEADER_LINE)
+    if not line.endswith(b"\n") and len(line) < MAX_HEADER_LINE:
+        return None  # end of stream, possibly mid-line
+    parts = line.split()
+    if not line.endswith(b"\n") or len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+        raise _HttpError(400, "InvalidRequestFormat", "malformed request line", True)
+    headers: dict[str, str] = {}
+    total = 0
+    while True:
+        raw = rfile.readline(MAX_HEADER_LINE)
+        total += len(raw)
+        if not raw.endswith(b"\n") and len(raw) < MAX_HEADER_LINE:
+            return None
+        if raw in (b"\r\n", b"\n"):
+            break
+        if not raw.endswith(b"\n") or total > MAX_HEADER_BYTES or len(headers) >= MAX_HEADERS:
+            raise _HttpError(431, "InvalidRequestFormat", "request headers too large", True)
+        name, sep, value = raw.partition(b":")
+        if not sep or not name.strip():
+            raise _HttpError(400, "InvalidRequestFormat", "malformed header line", True)
+        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
+    connection = headers.get("connection", "").lower()
+    keep_alive = "close" not in connection
+    if parts[2] == b"HTTP/1.0":
+        keep_alive = "keep-alive" in connection
+    method, target = parts[0].decode("latin-1"), parts[1].decode("latin-1")
+    request = _Request(method, target.split("?", 1)[0], headers, keep_alive)
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    length_text = headers.get("content-length", "0")
+    if not chunked and not length_text.isdigit():
+        raise _HttpError(400, "InvalidRequestFormat", "bad Content-Length", True)
+    length = 0 if chunked else int(length_text)
+    if length > DRAIN_LIMIT:
+        raise _HttpError(413, "RequestTooLarge", "request body too large", True)
+    if headers.get("expect", "").lower() == "100-continue" and (chunked or length):
+        sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if chunked:
+        body, request.too_large = _read_chunked(rfile)
+        request.body = body or b""
+        return request
+    if length > RESPONSE_LIMIT:
+        request.too_large = True
+        while length > 0:  # drain, so the client reads our 413 instead of a reset
+            got = len(rfile.read(min(length, 1 << 20)))
+            if not got:
+                return None
+            length -= got
+        return request
+    request.body = rfile.read(length)
+    return request if len(request.body) == length else None
+
+
+def _encode(status: int, headers: Headers, body: bytes, close: bool) -> bytes:
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
+    head.extend(f"{k}: {v}" for k, v in headers)
+    head.append(f"Content-Length: {len(body)}")
+    if close:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def _error_body(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+
+
+def _linger(conn: socket.socket, limit: int = 4 << 20) -> None:
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(0.5)
+        while limit > 0 and (chunk := conn.recv(65536)):
+            limit -= len(chunk)
+
+
+def _one_line(value: str) -> str:
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+_Result = tuple[int, Headers, bytes, Callable[[], None] | None]
+
+
+class ApiServer:
+    """The ``AWS_LAMBDA_RUNTIME_API`` endpoint of one execution environment.
+
+    Starts serving on ``host`` (an ephemeral port) at construction; :attr:`address` is the
+    value for ``AWS_LAMBDA_RUNTIME_API``. Thread-safe; every wait takes a timeout;
+    :meth:`close` (or leaving the ``with`` block) answers every long-poll with a 500 and
+    stops all threads.
+
+    Args:
+        function_name: ``functionName`` returned by ``register``.
+        function_version: ``functionVersion`` returned by ``register``.
+        handler: ``handler`` returned by ``register``.
+        account_id: ``accountId``, returned when the extension accepts that feature.
+        host: Interface to bind.
+        on_event: Called (never under the lock; exceptions swallowed) with ``register``,
+            ``next``, ``init_error``, ``exit_error``, ``subscribe``, ``delivery`` and
+            ``dropped`` and a details dict, for the sandbox's telemetry bus.
+        clock: Platform time for telemetry record timestamps.
+    """
+
+    address: str
+    """``127.0.0.1:PORT``: the value of ``AWS_LAMBDA_RUNTIME_API`` in the environment."""
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        function_version: str,
+        handler: str,
+        account_id: str,
+        host: str = "127.0.0.1",
+        on_event: EventHook | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._function = {
+            "functionName": function_name,
+            "functionVersion": function_version,
+            "handler": handler,
+        }
+        self._account_id = account_id
+        self._on_event = on_event
+        self._clock: Clock = clock or RealClock()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._expected: tuple[str, ...] = ()
+        self._allow_internal = True
+        self._registration_open = True
+        self._by_id: dict[str, _Extension] = {}
+        self._by_name: dict[str, _Extension] = {}
+        self._errors: list[tuple[str, str, dict[str, object]]] = []
+        self._current: list[_Extension] = []  # recipients of the last INVOKE/SHUTDOWN
+        self._rt_pending: tuple[str, Headers, bytes] | None = None
+        self._rt_inflight: str | None = None
+        self._rt_waiting = 0
+        self._replies: deque[RuntimeReply] = deque()
+        self._conns: set[socket.socket] = set()
+        self._busy = 0  # requests being handled (including parked long-polls)
+        self._delivery = TelemetryDelivery(
+            on_event=on_event, now_iso=lambda: iso8601_ms(self._clock.time())
+        )
+        self._listener = socket.create_server((host, 0), backlog=64)
+        self.address = f"{host}:{self._listener.getsockname()[1]}"
+        self._routes: dict[str, tuple[str, Callable[[_Request], _Result]]] = {
+            _EXTENSION + "register": ("POST", self._register),
+            _EXTENSION + "event/next": ("GET", self._extension_next),
+            _EXTENSION + "init/error": ("POST", lambda r: self._extension_error(r, "init")),
+            _EXTENSION + "exit/error": ("POST", lambda r: self._extension_error(r, "exit")),
+            _INVOCATION + "next": ("GET", self._runtime_next),
+            _RUNTIME + "init/error": ("POST", self._runtime_init_error),
+            "/2022-07-01/telemetry": ("PUT", lambda r: self._subscribe(r, "telemetry")),
+            "/2020-08-15/logs": ("PUT", lambda r: self._subscribe(r, "logs")),
+        }
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, name=f"lambda-api-{self.address}", daemon=True
+        )
+        self._acceptor.start()
+
+    # -- driver interface -------------------------------------------------------------
+
+    def expect_extensions(self, names: Sequence[str], *, allow_internal: bool = True) -> None:
+        """Declare the external extensions (executables in ``/opt/extensions``) to expect.
+
+        Args:
+            names: Their file names; only these may register as external extensions.
+            allow_internal: Whether other names may register, as internal extensions.
+        """
+        with self._cond:
+            self._expected = tuple(names)
+            self._allow_internal = allow_internal
+
+    def registered(self) -> list[ExtensionInfo]:
+        """Registered extensions, in registration order."""
+        with self._cond:
+            return [e.info() for e in self._by_name.values()]
+
+    def wait_registered(self, timeout: float) -> bool:
+        """Wait until every expected external extension has registered (end of Extension
+        init). False on timeout, on close, or as soon as an init error is recorded."""
+        return self._wait(lambda: all(n in self._by_name for n in self._expected), timeout)
+
+    def wait_extensions_ready(self, timeout: float) -> bool:
+        """Wait until every expected external extension has registered and called
+        ``event/next`` (internal ones: registered). True at once if none are expected.
+        False on timeout, on close, or as soon as an init error is recorded."""
+
+        def ready() -> bool:
+            for name in self._expected:
+                ext = self._by_name.get(name)
+                if ext is None or not ext.nexted:
+                    return False
+            return True
+
+        return self._wait(ready, timeout)
+
+    def errors(self) -> list[tuple[str, str, dict[str, object]]]:
+        """Recorded extension errors: ``(name, "init" | "exit", details)``; ``details`` has
+        ``errorType`` (the header), ``errorMessage``, ``stackTrace`` and the raw ``body``.
+        A rejected 11th registration is recorded as an ``init`` error
+        ``Extension.TooManyExtensions``."""
+        with self._cond:
+            return list(self._errors)
+
+    def close_registration(self) -> None:
+        """End of INIT: later ``register`` calls get ``Extension.RegistrationClosed``."""
+        with self._cond:
+            self._registration_open = False
+
+    def dispatch_invoke(
+        self,
+        request_id: str,
+        *,
+        deadline_ms: int,
+        invoked_function_arn: str,
+        trace_id: str,
+        event: bytes | None = None,
+        client_context: str | None = None,
+        cognito_identity: str | None = None,
+    ) -> None:
+        """Send ``INVOKE`` to every extension registered for it and, when ``event`` is
+        given, hand the event to the custom runtime's ``invocation/next``. Extensions that
+        are still busy get the event on their next ``next`` call."""
+        payload = json.dumps(
+            {
+                "eventType": "INVOKE",
+                "deadlineMs": deadline_ms,
+                "requestId": request_id,
+                "invokedFunctionArn": invoked_function_arn,
+                "tracing": {"type": "X-Amzn-Trace-Id", "value": trace_id},
+            }  # spec §2.2: metadata only, never the event body
+        ).encode()
+        headers: Headers = [
+            _JSON,
+            ("Lambda-Runtime-Aws-Request-Id", _one_line(request_id)),
+            ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
+            ("Lambda-Runtime-Invoked-Function-Arn", _one_line(invoked_function_arn)),
+            ("Lambda-Runtime-Trace-Id", _one_line(trace_id)),
+        ]
+        if client_context is not None:
+            headers.append(("Lambda-Runtime-Client-Context", _one_line(client_context)))
+        if cognito_identity is not None:
+            headers.append(("Lambda-Runtime-Cognito-Identity", _one_line(cognito_identity)))
+        with self._cond:
+            if self._closed:
+                return
+            self._current = [
+                e for e in self._by_name.values() if "INVOKE" in e.events and not e.errored
+            ]
+            for ext in self._current:
+                ext.pending = payload
+            if event is not None:
+                self._rt_pending = (request_id, headers, event)
+            self._cond.notify_all()
+
+    def wait_runtime_next(self, timeout: float) -> bool:
+        """Wait until the custom runtime is parked in ``invocation/next`` (after INIT: the
+        runtime's init is done). False on timeout, on close, or once it posted an init
+        error (read it with :meth:`wait_runtime_reply`)."""
+        return self._wait(
+            lambda: self._rt_waiting > 0 and self._rt_pending is None,
+            timeout,
+            lambda: any(r.kind == "init_error" for r in self._replies),
+        )
+
+    def wait_runtime_reply(self, timeout: float) -> RuntimeReply | None:
+        """The runtime's next reply (response, error, init error, too-large response), or
+        None after ``timeout`` seconds or on close."""
+        with self._cond:
+            if self._cond.wait_for(lambda: self._replies or self._closed, timeout):
+                return self._replies.popleft() if self._replies else None
+            return None
+
+    def wait_extensions_idle(self, timeout: float) -> bool:
+        """Wait until every extension that got the last ``INVOKE`` (or ``SHUTDOWN``) has
+        called ``event/next`` again (or posted an error). False on timeout or close."""
+        return self._wait(
+            lambda: all(
+                e.errored or (e.pending is None and not e.delivered) for e in self._current
+            ),
+            timeout,
+            lambda: False,
+        )
+
+    def dispatch_shutdown(self, reason: str, deadline_ms: int) -> list[str]:
+        """Send ``SHUTDOWN`` to the extensions registered for it; return their names.
+
+        Raises:
+            ValueError: ``reason`` is not ``spindown``, ``timeout`` or ``failure``.
+        """
+        if reason not in SHUTDOWN_REASONS:
+            raise ValueError(f"shutdown reason must be one of {SHUTDOWN_REASONS}: {reason!r}")
+        payload = json.dumps(
+            {"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms}
+        ).encode()
+        with self._cond:
+            if self._closed:
+                return []
+            self._current = [
+                e for e in self._by_name.values() if "SHUTDOWN" in e.events and not e.errored
+            ]
+            for ext in self._current:
+                ext.pending = payload
+            self._cond.notify_all()
+            return [e.name for e in self._current]
+
+    def publish(self, type: str, record: object, time: str | None = None) -> None:
+        """Offer one telemetry record (``platform.*``, ``function``, ``extension``) to the
+        subscribers of its category; ``time`` defaults to now on the sandbox clock."""
+        if self._delivery.active:
+            self._delivery.publish(type, record, time or iso8601_ms(self._clock.time()))
+
+    def flush(self, timeout: float) -> None:
+        """Deliver every buffered telemetry record now; give up after ``timeout`` seconds."""
+        self._delivery.flush(timeout)
+
+    def subscriptions(self) -> list[dict[str, object]]:
+        """Telemetry/Logs API subscriptions (extension, api, schemaVersion, types,
+        buffering, destination)."""
+        return [s.as_dict() for s in self._delivery.subscriptions()]
+
+    def close(self) -> None:
+        """Answer every long-poll with 500, close all connections, stop all threads.
+        Idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._busy == 0, 1.0)  # long-polls answer 500
+            conns = list(self._conns)
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._acceptor.join(1.0)
+        self._delivery.close()
+
+    def __enter__(self) -> ApiServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ApiServer({self.address}, function={self._function['functionName']!r})"
+
+    # -- internals --------------------------------------------------------------------
+
+    def _wait(
+        self, done: Callable[[], bool], timeout: float, failed: Callable[[], bool] | None = None
+    ) -> bool:
+        failed = failed or (lambda: any(kind == "init" for _, kind, _ in self._errors))
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._closed and not failed():
+                if done():
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return False
+
+    def _emit(self, kind: str, details: dict[str, object]) -> None:
+        if self._on_event is not None:
+            with contextlib.suppress(Exception):
+                self._on_event(kind, details)
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._cond:
+                if self._closed:
+                    conn.close()
+                    return
+                self._conns.add(conn)
+            name = f"lambda-api-conn-{self.address}"
+            threading.Thread(target=self._serve, args=(conn,), name=name, daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        rfile = conn.makefile("rb")
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            while not self._closed:
+                undo: Callable[[], None] | None = None
+                request: _Request | None = None
+                try:
+                    request = _read_request(rfile, conn)
+                    if request is None:
+                        return
+                    with self._cond:
+                        self._busy += 1  # close() lets this request finish
+                    status, headers, body, undo = self._dispatch(request)
+                    close = False
+                except _HttpError as exc:
+                    status, headers, close = exc.status, [_JSON], exc.close
+                    body = _error_body(exc.error_type, exc.message)
+                except Exception as exc:  # a bug here must not kill the connection thread
+                    status, headers, close = 500, [_JSON], True
+                    body = _error_body("Sandbox.Failure", f"{type(exc).__name__}: {exc}")
+                close = close or self._closed or request is None or not request.keep_alive
+                try:
+                    conn.sendall(_encode(status, headers, body, close))
+                except OSError:
+                    if undo is not None:
+                        undo()
+                    return
+                finally:
+                    if request is not None:
+                        with self._cond:
+                            self._busy -= 1
+                            self._cond.notify_all()
+                if close:
+                    if request is None:  # a broken request: drain it so the client reads our
+                        _linger(conn)  # answer instead of a connection reset
+                    return
+        except OSError:
+            return
+        finally:
+            with self._cond:
+                self._conns.discard(conn)
+            rfile.close()
+            conn.close()
+
+    def _dispatch(self, request: _Request) -> _Result:
+        path = request.path
+        route = self._routes.get(path)
+        if route is None and path.startswith(_INVOCATION):
+            request_id, _, action = path[len(_INVOCATION) :].rpartition("/")
+            if request_id and "/" not in request_id and action in ("response", "error"):
+                route = ("POST", lambda r: self._runtime_result(r, request_id, action))
+        if route is None:
+            raise _HttpError(404, "NotFound", f"Unknown path {path}")
+        method, handler = route
+        if request.method != method:
+            raise _HttpError(405, "MethodNotAllowed", f"{request.method} not allowed on {path}")
+        if self._closed:
+            raise _HttpError(500, "Sandbox.Shutdown", "The execution environment is shut down")
+        return handler(request)
+
+    def _closed_error(self) -> _HttpError:
+        return _HttpError(500, "Sandbox.Shutdown", "The execution environment is shutting down")
+
+    def _extension_for(self, request: _Request) -> _Extension:
+        """The calling extension (caller holds the lock); spec §2.2 error codes."""
+        identifier = request.headers.get("lambda-extension-identifier")
+        if not identifier:
+            raise _forbidden(
+                "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier"
+            )
+        try:
+            identifier = str(uuid.UUID(identifier))
+        except ValueError as exc:
+            raise _forbidden(
+                "Extension.InvalidExtensionIdentifier",
+                f"Invalid Lambda-Extension-Identifier: {identifier}",
+            ) from exc
+        ext = self._by_id.get(identifier)
+        if ext is None:
+            raise _forbidden(
+                "Extension.UnknownExtensionIdentifier", f"Unknown extension {identifier}"
+            )
+        if ext.errored:
+            raise _forbidden(
+                "Extension.InvalidExtensionState",
+                f"Extension {ext.name} already reported an {ext.errored} error",
+            )
+        return ext
+
+    def _register(self, request: _Request) -> _Result:
+        name = request.headers.get("lambda-extension-name")
+        if not name:
+            raise _forbidden("Extension.MissingHeader", "Missing Lambda-Extension-Name header")
+        body = request.json()
+        events = body.get("events", []) if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            raise _HttpError(400, "InvalidRequestFormat", 'Body must be {"events": [...]}')
+        for event in events:
+            if event not in EVENT_TYPES:
+                raise _forbidden("Extension.InvalidEventType", f"Unknown event type: {event}")
+        with self._cond:
+            if not self._registration_open:
+                raise _forbidden(
+                    "Extension.RegistrationClosed", "Registration is only allowed during init"
+                )
+            if name in self._by_name:
+                raise _forbidden(
+                    "Extension.InvalidExtensionName", f"Extension {name} is already registered"
+                )
+            internal = name not in self._expected
+            if internal and not self._allow_internal:
+                raise _forbidden(
+                    "Extension.InvalidExtensionName",
+                    f"Extension name {name} does not match an executable in /opt/extensions",
+                )
+            if internal and "SHUTDOWN" in events:  # spec §2.2: internal ones may not
+                raise _forbidden(
+                    "Extension.InvalidEventType",
+                    "Internal extensions cannot register for SHUTDOWN",
+                )
+            if len(self._by_name) >= MAX_EXTENSIONS:
+                message = f"Too many extensions: at most {MAX_EXTENSIONS} can register"
+                details: dict[str, object] = {
+                    "errorType": "Extension.TooManyExtensions",
+                    "errorMessage": message,
+                }
+                self._errors.append((name, "init", details))
+                self._cond.notify_all()
+                raise _forbidden("Extension.TooManyExtensions", message)
+            ext = _Extension(name, tuple(dict.fromkeys(events)), internal)
+            self._by_name[name] = self._by_id[ext.identifier] = ext
+            self._cond.notify_all()
+        reply: dict[str, str] = dict(self._function)
+        if "accountId" in request.headers.get("lambda-extension-accept-feature", ""):
+            reply["accountId"] = self._account_id
+        details = {"name": name, "identifier": ext.identifier, "events": list(ext.events)}
+        self._emit("register", details | {"internal": internal})
+        headers = [_JSON, ("Lambda-Extension-Identifier", ext.identifier)]
+        return 200, headers, json.dumps(reply).encode(), None
+
+    def _extension_next(self, request: _Request) -> _Result:
+        with self._cond:
+            ext = self._extension_for(request)
+            ext.delivered = False  # calling next = done with the previous event
+            ext.nexted = True
+            self._cond.notify_all()
+        self._emit("next", {"name": ext.name})
+        with self._cond:
+            while ext.pending is None and not self._closed and not ext.errored:
+                self._cond.wait()
+            if self._closed:
+                raise self._closed_error()
+            payload = ext.pending
+            if payload is None:  # it posted an error from another connection meanwhile
+                raise _forbidden("Extension.InvalidExtensionState", f"{ext.name} has failed")
+            ext.pending, ext.delivered = None, True
+
+        def undo() -> None:  # the extension never got it: keep it for its next call
+            with self._cond:
+                if ext.pending is None:
+                    ext.pending, ext.delivered = payload, False
+
+        headers = [_JSON, ("Lambda-Extension-Event-Identifier", str(uuid.uuid4()))]
+        return 200, headers, payload, undo
+
+    def _extension_error(self, request: _Request, kind: str) -> _Result:
+        with self._cond:
+            ext = self._extension_for(request)
+            error_type = request.headers.get("lambda-extension-function-error-type")
+            if not error_type:
+                raise _forbidden(
+                    "Extension.MissingHeader", "Missing Lambda-Extension-Function-Error-Type"
+                )
+            try:
+                body: object = json.loads(request.body) if request.body.strip() else None
+            except ValueError:
+                body = request.body.decode("utf-8", "replace")
+            fields = body if isinstance(body, dict) else {}
+            details: dict[str, object] = {
+                "errorType": error_type,
+                "errorMessage": fields.get("errorMessage", ""),
+                "stackTrace": fields.get("stackTrace", []),
+                "body": body,
+            }
+            ext.errored = kind
+            self._errors.append((ext.name, kind, details))
+            self._cond.notify_all()
+        self._emit(f"{kind}_error", {"name": ext.name, "errorType": error_type})
+        return 202, [_JSON], _OK, None
+
+    def _runtime_next(self, request: _Request) -> _Result:
+        with self._cond:
+            self._rt_inflight = None  # a next without a result abandons the invocation
+            self._rt_waiting += 1
+            self._cond.notify_all()
+            try:
+                while self._rt_pending is None and not self._closed:
+                    self._cond.wait()
+            finally:
+                self._rt_waiting -= 1
+                self._cond.notify_all()
+            if self._closed or self._rt_pending is None:
+                raise self._closed_error()
+            pending = self._rt_pending
+            request_id, headers, event = pending
+            self._rt_pending, self._rt_inflight = None, request_id
+
+        def undo() -> None:
+            with self._cond:
+                if self._rt_pending is None and self._rt_inflight == request_id:
+                    self._rt_pending, self._rt_inflight = pending, None
+
+        return 200, headers, event, undo
+
+    def _runtime_result(self, request: _Request, request_id: str, action: str) -> _Result:
+        error_type = None
+        if action == "error":
+            error_type = request.headers.get("lambda-runtime-function-error-type")
+            error_type = error_type or self._body_error_type(request.body)
+        xray = request.headers.get("lambda-runtime-function-xray-error-cause")
+        with self._cond:
+            if request_id != self._rt_inflight:
+                raise _HttpError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
+            if request.too_large and action == "error":
+                raise _HttpError(413, "RequestTooLarge", "error payload too large")
+            self._rt_inflight = None
+            if request.too_large:  # spec §1.1: oversized response
+                body = _error_body("Function.ResponseSizeTooLarge", TOO_LARGE_MESSAGE)
+                reply = RuntimeReply("too_large", request_id, body, "Function.ResponseSizeTooLarge")
+            else:
+                kind = "response" if action == "response" else "error"
+                reply = RuntimeReply(kind, request_id, request.body, error_type, xray)
+            self._replies.append(reply)
+            self._cond.notify_all()
+        if reply.kind == "too_large":
+            return 413, [_JSON], reply.body, None
+        return 202, [_JSON], _OK, None
+
+    def _runtime_init_error(self, request: _Request) -> _Result:
+        if request.too_large:
+            raise _HttpError(413, "RequestTooLarge", "error payload too large")
+        error_type = request.headers.get("lambda-runtime-function-error-type")
+        reply = RuntimeReply(
+            "init_error",
+            "",
+            request.body,
+            error_type or self._body_error_type(request.body),
+            request.headers.get("lambda-runtime-function-xray-error-cause"),
+        )
+        with self._cond:
+            self._replies.append(reply)
+            self._cond.notify_all()
+        return 202, [_JSON], _OK, None
+
+    @staticmethod
+    def _body_error_type(body: bytes) -> str | None:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None
+        value = parsed.get("errorType") if isinstance(parsed, dict) else None
+        return value if isinstance(value, str) else None
+
+    def _subscribe(self, request: _Request, api: str) -> _Result:
+        with self._cond:
+            ext = self._extension_for(request)
+        if request.too_large:
+            raise _HttpError(413, "RequestTooLarge", "subscription body too large")
+        try:
+            subscription = parse_subscription(ext.name, api, request.json())
+            self._delivery.subscribe(subscription)
+        except SubscriptionError as exc:
+            raise _HttpError(400, exc.error_type, exc.message) from exc
+        record_type = (
+            "platform.telemetrySubscription" if api == "telemetry" else "platform.logsSubscription"
+        )
+        types = list(subscription.types)
+        self.publish(record_type, {"name": ext.name, "state": "Subscribed", "types": types})
+        self._emit("subscribe", subscription.as_dict())
+        return 200, [_JSON], b'"OK"', None
