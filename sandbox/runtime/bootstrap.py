@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LambdaContext", "read_message", "run", "write_message"]
+__all__ = ["LambdaContext", "read_message", "resume", "run", "write_message"]
 
 _LEN = struct.Struct("!I")
 LOG_SENTINEL = b"\x00\x01LAMBDA-SANDBOX-END\x01\x00\n"
@@ -336,8 +336,9 @@ def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     import tempfile
 
     tempfile.tempdir = None  # forget the zygote's choice: TMPDIR is the environment's own
-    os.environ.clear()
-    os.environ.update(spec["environment"])
+    if not spec.get("wrapped"):  # a wrapper's exports are the runtime's environment
+        os.environ.clear()
+        os.environ.update(spec["environment"])
     time.tzset()  # TZ=:UTC, as on Lambda
     os.chdir(spec.get("cwd") or spec["task_root"])
     sys.path[:0] = spec["python_path"]
@@ -407,6 +408,59 @@ def _exec_custom_runtime(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> Non
     os._exit(127)  # what a shell answers for a command it cannot run
 
 
+def _exec_wrapper(wrapper: str, ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
+    """``AWS_LAMBDA_EXEC_WRAPPER`` (spec §2.2, internal extensions): run the wrapper with
+    the runtime's command line appended; it is expected to ``exec "$@"``, perhaps changed.
+    The runtime is then a fresh interpreter (slower to start, and ``sitecustomize`` and
+    ``PYTHON*`` variables the wrapper sets apply), which continues this environment from
+    its spec (read from standard input). Never returns."""
+    resumed = {k: v for k, v in spec.items() if k not in ("mounts", "extensions")}
+    resumed["wrapped"] = True
+    reader, writer = os.pipe()
+    data = json.dumps(resumed).encode()
+    os.set_blocking(writer, False)
+    try:
+        os.write(writer, data)  # specs are small: the pipe's buffer holds them
+    finally:
+        os.close(writer)
+    os.dup2(reader, 0)
+    os.close(reader)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    for fd in (ctrl_fd, log_fd):
+        os.set_inheritable(fd, True)
+    import_path = [p for p in sys.path if p]
+    code = (
+        "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
+        "from sandbox.runtime.bootstrap import resume; resume(int(sys.argv[2]), int(sys.argv[3]))"
+    )
+    argv = [wrapper, sys.executable, "-c", code, json.dumps(import_path), str(ctrl_fd), str(log_fd)]
+    with contextlib.suppress(OSError):
+        os.chdir(spec.get("cwd") or spec["task_root"])
+    try:
+        os.execve(wrapper, argv, spec["environment"])
+    except OSError as exc:
+        os.write(2, f"exec {wrapper}: {exc.strerror}\n".encode())
+    os._exit(127)  # as Lambda reports a missing wrapper: "exit status 127"
+
+
+def resume(ctrl_fd: int, log_fd: int) -> None:
+    """The runtime started by a wrapper script: continue the environment whose spec is on
+    standard input. Never returns."""
+    spec = json.loads(sys.stdin.buffer.read())
+    code = 1
+    try:
+        run(ctrl_fd, log_fd, spec)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
 def _extension_logs(spec: dict[str, Any], extensions: list[str]) -> dict[str, int]:
     if not extensions:
         return {}
@@ -446,6 +500,9 @@ def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
         init_start = time.perf_counter_ns()  # runtime init starts now
     if spec.get("custom_runtime"):
         _exec_custom_runtime(ctrl_fd, log_fd, spec)
+    wrapper = spec.get("exec_wrapper")
+    if wrapper and not spec.get("wrapped"):
+        _exec_wrapper(wrapper, ctrl_fd, log_fd, spec)
     _prepare(spec, log_fd)
     runtime_done = time.perf_counter_ns()  # runtime init ends, function init begins
     handler, init_error = _load_handler(spec["handler"])

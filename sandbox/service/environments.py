@@ -51,7 +51,13 @@ from sandbox.runtime.process import (
     Launcher,
     process_rss_mb,
 )
-from sandbox.service.envspec import aws_environment, python_path, trace_id, working_directory
+from sandbox.service.envspec import (
+    aws_environment,
+    python_path,
+    trace_id,
+    view_path,
+    working_directory,
+)
 from sandbox.service.extensions import (
     RUNTIME_SHARE,
     SHUTDOWN_BUDGET_MS,
@@ -221,9 +227,14 @@ class ExecutionEnvironment:
         custom = custom_bootstrap(self.config, code, opt, task_root, mounts.opt)
         if custom is not None:
             extension_fields["custom_runtime"] = custom
-        if names or custom is not None:
+        wrapper = self.config.environment.get("AWS_LAMBDA_EXEC_WRAPPER")
+        wrapped = bool(wrapper) and custom is None  # (not for OS-only runtimes, spec §2.2)
+        if wrapped:
+            extension_fields["exec_wrapper"] = view_path(str(wrapper), task_root, mounts.opt)
+        if names or custom is not None or wrapped:
             # spec §2.2: every executable of /opt/extensions is an external extension; a
-            # custom runtime speaks the Runtime API at the same address
+            # custom runtime, and a wrapped runtime's internal extensions, speak the
+            # Runtime/Extensions API at the same address
             cfg = self.config
             self.extensions = ExtensionHost(
                 names,

@@ -15,7 +15,7 @@ from sandbox.core.models import FunctionConfiguration
 if TYPE_CHECKING:
     from sandbox.service.environments import RuntimeDeps
 
-__all__ = ["aws_environment", "python_path", "trace_id", "working_directory"]
+__all__ = ["aws_environment", "python_path", "trace_id", "view_path", "working_directory"]
 
 
 def aws_environment(
@@ -89,10 +89,16 @@ def working_directory(config: FunctionConfiguration, task_root: str, opt: str) -
     workdir = str(config.image_config.get("WorkingDirectory") or "") or str(
         config.image.get("WorkingDirectory") or "/var/task"
     )
+    return view_path(workdir, task_root, opt, default=task_root)
+
+
+def view_path(path: str, task_root: str, opt: str, default: str | None = None) -> str:
+    """Where a ``/var/task/...`` or ``/opt/...`` path is for this environment (the same
+    path with namespaces; under the fallback directories without)."""
     for prefix, real in (("/var/task", task_root), ("/opt", opt)):
-        if workdir == prefix or workdir.startswith(prefix + "/"):
-            return real + workdir[len(prefix) :]
-    return task_root
+        if path == prefix or path.startswith(prefix + "/"):
+            return real + path[len(prefix) :]
+    return path if default is None else default
 
 
 def python_path(runtime: str, task_root: str, opt: str) -> list[str]:
