@@ -49,8 +49,8 @@ from sandbox.runtime.process import (
     InitOutcome,
     InvokeOutcome,
     Launcher,
-    process_rss_mb,
 )
+from sandbox.service.environment_extensions import ExtensionSteps
 from sandbox.service.envspec import (
     aws_environment,
     python_path,
@@ -89,7 +89,7 @@ class RuntimeDeps:
     opt_path: Callable[[FunctionConfiguration], Path | None] = lambda _config: None
 
 
-class ExecutionEnvironment:
+class ExecutionEnvironment(ExtensionSteps):
     """One function instance (an execution environment) of one function version."""
 
     def __init__(
@@ -258,159 +258,6 @@ class ExecutionEnvironment:
             "mounts": mounts.bind,
         }
 
-    # extensions ---------------------------------------------------------------------------
-    def _extension_init(
-        self, start: float, request_id: str
-    ) -> Callable[[dict[str, int], float], dict[str, Any] | None]:
-        """Extension init: the extensions are started; wait until they have registered."""
-
-        def started(pids: dict[str, int], seconds_left: float) -> dict[str, Any] | None:
-            assert self.extensions is not None
-            t0 = time.perf_counter()
-            failure = self.extensions.started(pids, seconds_left)
-            self._emit(
-                RecordKind.PHASE,
-                time=start,
-                end=self.deps.clock.time(),
-                duration_ms=(time.perf_counter() - t0) * 1000,
-                phase=str(Phase.EXTENSION_INIT),
-                request_id=request_id,
-                detail={"extensions": sorted(pids), "error": failure},
-            )
-            return failure
-
-        return started
-
-    def _extension_line(self, name: str, line: str) -> None:
-        """A line an extension printed: into the log stream, and to Telemetry API
-        subscribers as an ``extension`` record."""
-        request = self._request
-        self._log(line, request.request_id if request is not None else "")
-        host = self.extensions
-        if host is not None:
-            host.publish("extension", line)
-
-    def _extension_event(self, event: str, detail: dict[str, object]) -> None:
-        """An Extensions/Telemetry API event (register, next, subscribe ...), on the bus."""
-        self._emit(
-            RecordKind.PHASE,
-            time=self.deps.clock.time(),
-            end=self.deps.clock.time(),
-            duration_ms=0.0,
-            phase="extension",
-            request_id=self._request.request_id if self._request is not None else "",
-            detail={"event": event, **detail},
-        )
-
-    @property
-    def post_invoke_pending(self) -> bool:
-        """Whether extensions still work on the last invocation (the environment stays
-        busy until they are all back in ``event/next``)."""
-        return self.extensions is not None and self.extensions.post_invoke_pending
-
-    def finish_post_invoke(self) -> None:
-        """Wait for the extensions' post-invoke work (PostRuntimeExtensionsDuration); the
-        function timeout covers it: past the deadline the environment is reset."""
-        host = self.extensions
-        if host is None or not host.post_invoke_pending:
-            return
-        start = self.deps.clock.time()
-        ok = host.after_response(self._invoke_deadline - time.monotonic())
-        request_id = self._request.request_id if self._request is not None else ""
-        self._emit(
-            RecordKind.PHASE,
-            time=start,
-            end=self.deps.clock.time(),
-            duration_ms=host.post_invoke_ms,
-            phase=str(Phase.POST_INVOKE),
-            request_id=request_id,
-            detail={"ok": ok},
-        )
-        if not ok:
-            crashed = host.crashed()
-            why = f"extension {', '.join(crashed)} crashed" if crashed else "timeout"
-            self._log(
-                f"RequestId: {request_id} Error: extensions did not finish "
-                f"({why}); the environment is reset",
-                request_id,
-            )
-            self._reset("timeout" if not crashed else "failure")
-
-    @property
-    def custom_runtime(self) -> bool:
-        """Whether the function's runtime is its own ``bootstrap`` (``provided.*``)."""
-        return self.config.runtime.startswith("provided")
-
-    def _custom_init(self, outcome: InitOutcome, seconds_left: float) -> InitOutcome:
-        """Runtime and function init of a custom runtime end at its first
-        ``invocation/next``; an ``init/error`` or an exit fails INIT."""
-        host, process = self.extensions, self.process
-        assert host is not None and process is not None
-        lines: list[str] = list(outcome.lines)
-        t0 = time.perf_counter()
-
-        def parked(wait_s: float) -> str | None:
-            reply = host.api.wait_runtime_reply(0)
-            if reply is not None and reply.kind == "init_error":
-                host.init_error = reply
-                return "init_error"
-            return "next" if host.api.wait_runtime_next(wait_s) else None
-
-        kind, found = process.watch(max(0.001, seconds_left), lines.append, parked)
-        init_ms = outcome.init_ms + (time.perf_counter() - t0) * 1000
-        if kind == "done" and found == "next":
-            return InitOutcome(True, init_ms, lines=lines, runtime_ms=init_ms)
-        if kind == "timeout":
-            process.kill()
-            return InitOutcome(False, init_ms, timed_out=True, lines=lines)
-        error: dict[str, Any] | None = None
-        if found == "init_error" and host.init_error is not None:
-            with contextlib.suppress(ValueError):
-                error = json.loads(host.init_error.body or b"{}")
-            error = dict(error or {})
-            error["errorType"] = host.init_error.error_type or error.get(
-                "errorType", "Runtime.Unknown"
-            )
-        exit_info = process.wait_exit(1.0)
-        process.kill()
-        return InitOutcome(False, init_ms, error=error, lines=lines, exit=exit_info)
-
-    def _custom_invoke(self, remaining: float, log: LogSink, host: ExtensionHost) -> InvokeOutcome:
-        """One invocation through the Runtime API: the event went to the runtime's
-        ``invocation/next``; wait for its ``response`` or ``error``."""
-        process = self.process
-        assert process is not None
-        t0 = time.perf_counter()
-        kind, reply = process.watch(
-            max(0.001, remaining), log, lambda wait_s: host.api.wait_runtime_reply(wait_s)
-        )
-        elapsed = (time.perf_counter() - t0) * 1000
-        if kind == "done" and reply is not None:
-            rss = process_rss_mb(process.runtime_pid)
-            if reply.kind == "response":
-                return InvokeOutcome("ok", reply.body, elapsed, rss)
-            if reply.kind == "too_large":  # the runtime client exits after a 413
-                return InvokeOutcome("ok", b" " * (RESPONSE_LIMIT + 1), elapsed, rss)
-            body = reply.body
-            with contextlib.suppress(ValueError):
-                parsed = json.loads(body or b"{}")
-                if isinstance(parsed, dict) and reply.error_type:
-                    parsed.setdefault("errorType", reply.error_type)
-                    body = json.dumps(parsed).encode()
-            return InvokeOutcome("error", body, elapsed, rss)
-        if kind == "timeout":
-            rss = process_rss_mb(process.runtime_pid)
-            process.kill()
-            return InvokeOutcome("timeout", duration_ms=elapsed, max_rss_mb=rss)
-        exit_info = process.wait_exit(2.0)
-        process.kill()
-        return InvokeOutcome("crash", duration_ms=elapsed, exit=exit_info)
-
-    def _close_extensions(self) -> None:
-        host, self.extensions = self.extensions, None
-        if host is not None:
-            host.close()
-
     def _run_init(
         self, phase: str, limit_s: float, request_id: str = "", sink: LogSink | None = None
     ) -> InitOutcome:
@@ -437,21 +284,7 @@ class ExecutionEnvironment:
                 self.process.kill()
                 outcome = InitOutcome(False, outcome.init_ms, error=failure, lines=outcome.lines)
         if host is not None:  # subscribers arrive during INIT: they get INIT's records now
-            init = {"initializationType": self.init_type, "phase": phase}
-            status = "success" if outcome.ok else "error"
-            host.publish(
-                "platform.initStart",
-                {**init, "runtimeVersion": self.config.runtime, "runtimeVersionArn": ""},
-            )
-            host.publish("platform.initRuntimeDone", {**init, "status": status})
-            host.publish(
-                "platform.initReport",
-                {
-                    **init,
-                    "status": status,
-                    "metrics": {"durationMs": round((time.perf_counter() - t0) * 1000, 3)},
-                },
-            )
+            self._publish_init(host, phase, outcome.ok, (time.perf_counter() - t0) * 1000)
         for line in outcome.lines:
             emit(line)
         real_ms = (time.perf_counter() - t0) * 1000
@@ -729,27 +562,10 @@ class ExecutionEnvironment:
             )
         )
         self._invocation_record(start, duration_ms, rid, status, error_type, cold)
-        host = self.extensions
-        if host is not None:
-            outcome = {"requestId": rid, "status": status}
-            if error_type:
-                outcome["errorType"] = error_type
-            host.publish(
-                "platform.runtimeDone",
-                {
-                    **outcome,
-                    "metrics": {"durationMs": round(duration_ms, 3), "producedBytes": len(body)},
-                },
+        if self.extensions is not None:
+            self._publish_report(
+                self.extensions, rid, status, error_type, duration_ms, len(body), max_mem, init_ms
             )
-            metrics: dict[str, object] = {
-                "durationMs": round(duration_ms, 3),
-                "billedDurationMs": max(1, int(-(-duration_ms // 1))),
-                "memorySizeMB": cfg.memory_size,
-                "maxMemoryUsedMB": max_mem,
-            }
-            if init_ms is not None:
-                metrics["initDurationMs"] = round(init_ms, 3)
-            host.publish("platform.report", {**outcome, "metrics": metrics})
         if reset:
             self._reset(status)
         return RawResult(
