@@ -46,6 +46,8 @@ INIT_COLOR = "#9ecae1"
 PROVISIONED_INIT_COLOR = "#c6dbef"
 RUNTIME_INIT_COLOR = "#6baed6"  # INIT's sub-phases, drawn over the INIT span
 FUNCTION_INIT_COLOR = "#2171b5"
+EXTENSION_INIT_COLOR = "#9e9ac8"  # external extensions starting, before the runtime
+POST_INVOKE_COLOR = "#6a51a3"  # extensions still at work after the response
 SHUTDOWN_COLOR = "#969696"
 THROTTLE_COLOR = "#d62728"
 LIMIT_STYLES = {
@@ -140,6 +142,8 @@ class TimelineFigure(_LiveFigure):
         # the sub-phases of INIT (spec §1.1), thinner, over the INIT span
         self.runtime_init = PolyCollection([], facecolors=RUNTIME_INIT_COLOR, **kw)
         self.function_init = PolyCollection([], facecolors=FUNCTION_INIT_COLOR, **kw)
+        self.extension_init = PolyCollection([], facecolors=EXTENSION_INIT_COLOR, **kw)
+        self.post_invoke = PolyCollection([], facecolors=POST_INVOKE_COLOR, **kw)
         self.invoke = PolyCollection([], facecolors=STATUS_COLORS["success"], **kw)
         self.shutdown = PolyCollection([], facecolors=SHUTDOWN_COLOR, label="SHUTDOWN", **kw)
         self.cold = PolyCollection(
@@ -149,6 +153,8 @@ class TimelineFigure(_LiveFigure):
             self.init,
             self.runtime_init,
             self.function_init,
+            self.extension_init,
+            self.post_invoke,
             self.invoke,
             self.shutdown,
             self.cold,
@@ -163,6 +169,8 @@ class TimelineFigure(_LiveFigure):
                 Patch(facecolor=INIT_COLOR, label="INIT"),
                 Patch(facecolor=RUNTIME_INIT_COLOR, label="runtime init"),
                 Patch(facecolor=FUNCTION_INIT_COLOR, label="function init"),
+                Patch(facecolor=EXTENSION_INIT_COLOR, label="extension init"),
+                Patch(facecolor=POST_INVOKE_COLOR, label="extensions after response"),
                 *(Patch(facecolor=c, label=f"INVOKE {s}") for s, c in STATUS_COLORS.items()),
                 Patch(facecolor="none", edgecolor="black", label="cold start"),
                 Patch(facecolor=SHUTDOWN_COLOR, label="SHUTDOWN"),
@@ -228,6 +236,14 @@ class TimelineFigure(_LiveFigure):
         function_inits = [
             r for r in on_lane if r.kind == RecordKind.PHASE and r.phase == "function-init"
         ]
+        extension_inits = [
+            r for r in on_lane if r.kind == RecordKind.PHASE and r.phase == "extension-init"
+        ]
+        post_invokes = [
+            r
+            for r in on_lane
+            if r.kind == RecordKind.PHASE and r.phase == "post-runtime-extensions"
+        ]
         invokes = [r for r in on_lane if _is_invocation(r)]
         colds = [r for r in invokes if r.detail.get("cold")]
         throttles = [r for r in recs if r.kind == RecordKind.THROTTLE]
@@ -242,6 +258,8 @@ class TimelineFigure(_LiveFigure):
         )
         self.runtime_init.set_verts(spans(runtime_inits, LANE_HALF_HEIGHT / 2))  # type: ignore[arg-type]
         self.function_init.set_verts(spans(function_inits, LANE_HALF_HEIGHT / 2))  # type: ignore[arg-type]
+        self.extension_init.set_verts(spans(extension_inits, LANE_HALF_HEIGHT / 2))  # type: ignore[arg-type]
+        self.post_invoke.set_verts(spans(post_invokes))  # type: ignore[arg-type]
         self.shutdown.set_verts(spans(shutdowns))  # type: ignore[arg-type]
         self.invoke.set_verts(spans(invokes))  # type: ignore[arg-type]
         self.invoke.set_facecolor(

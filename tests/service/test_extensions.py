@@ -268,3 +268,21 @@ def test_a_telemetry_api_subscriber_receives_platform_and_function_records(sb: S
         f"[telemetry] platform.report {rid}",
     }
     assert wait_for(lambda: expected <= set(log_lines(sb, "watched"))), log_lines(sb, "watched")
+
+
+def test_the_timeline_draws_extension_init_and_the_work_after_the_response(sb: Sandbox) -> None:
+    from sandbox.notebook.plots import timeline_figure
+
+    make(sb, EXT_POST_SECONDS="0.05")
+    rid = sb.invoke("fn", {}).request_id
+    assert wait_for(
+        lambda: any(
+            r.phase == "post-runtime-extensions" and r.request_id == rid
+            for r in sb.telemetry.records(kind="phase", function_name="fn")
+        )
+    )
+    figure = timeline_figure(sb.telemetry.records(function_name="fn"))
+    assert len(figure.extension_init.get_paths()) == 1
+    assert len(figure.post_invoke.get_paths()) == 1
+    labels = [t.get_text() for t in figure.ax.get_legend().get_texts()]
+    assert "extension init" in labels and "extensions after response" in labels
