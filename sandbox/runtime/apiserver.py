@@ -4,11 +4,12 @@ On Lambda, every process inside an environment reaches the platform through one 
 endpoint, ``AWS_LAMBDA_RUNTIME_API``: external extensions register and long-poll for
 ``INVOKE``/``SHUTDOWN`` events, a custom runtime long-polls for invocations and posts their
 results, and extensions subscribe to the Telemetry API (spec §2). :class:`ApiServer` is
-that endpoint for one sandbox environment: a small HTTP/1.1 server on ``127.0.0.1`` (one
-thread per connection, keep-alive) whose other side is a Python interface for the sandbox
-(the *driver*): it says which extensions to expect, dispatches events, waits - always with
-a timeout - for extensions and the runtime to answer, and feeds telemetry records that
-:mod:`sandbox.runtime.telemetry_delivery` batches to subscribers.
+that endpoint for one sandbox environment: the Lambda APIs' semantics over a small
+HTTP/1.1 server on ``127.0.0.1`` (:mod:`sandbox.runtime.http11`), whose other side is a
+Python interface for the sandbox (the *driver*): it says which extensions to expect,
+dispatches events, waits - always with a timeout - for extensions and the runtime to
+answer, and feeds telemetry records that :mod:`sandbox.runtime.telemetry_delivery` batches
+to subscribers.
 
 Nothing here knows about functions beyond the three strings ``register`` returns, and
 nothing here decides what a failure means: errors are recorded for the driver to read.
@@ -22,9 +23,7 @@ abandons that invocation; streamed responses (chunked bodies) are accepted whole
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import socket
 import threading
 import time
 import uuid
@@ -33,6 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sandbox.core.clock import Clock, RealClock, iso8601_ms
+from sandbox.runtime.http11 import JSON_CONTENT as _JSON
+from sandbox.runtime.http11 import Headers, HttpError, HttpServer, Request, Result, error_body
 from sandbox.runtime.telemetry_delivery import (
     SubscriptionError,
     TelemetryDelivery,
@@ -43,34 +44,17 @@ __all__ = ["MAX_EXTENSIONS", "RESPONSE_LIMIT", "ApiServer", "ExtensionInfo", "Ru
 
 MAX_EXTENSIONS = 10  # spec §2.2: Extension.TooManyExtensions
 RESPONSE_LIMIT = 6_291_556  # spec §1.1: synchronous response payload limit, bytes
-DRAIN_LIMIT = 64 * 1024 * 1024  # larger bodies are not even read: the connection is dropped
-MAX_HEADER_LINE = 1_100_000  # Lambda-Runtime-Function-XRay-Error-Cause may be ~1 MB (§2.1)
-MAX_HEADER_BYTES = 2 * 1024 * 1024
-MAX_HEADERS = 100
 EVENT_TYPES = ("INVOKE", "SHUTDOWN")
 SHUTDOWN_REASONS = ("spindown", "timeout", "failure")  # spec §2.2: lowercase on the wire
 TOO_LARGE_MESSAGE = (
     f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."
 )
-_REASONS = {
-    200: "OK",
-    202: "Accepted",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Request Entity Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-}
 _RUNTIME = "/2018-06-01/runtime/"
 _INVOCATION = _RUNTIME + "invocation/"
 _EXTENSION = "/2020-01-01/extension/"
-_JSON = ("Content-Type", "application/json")
 _OK = b'{"status":"OK"}'
 
 EventHook = Callable[[str, dict[str, object]], None]
-Headers = list[tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,31 +95,8 @@ class RuntimeReply:
     xray_error_cause: str | None = None
 
 
-class _HttpError(Exception):
-    def __init__(self, status: int, error_type: str, message: str, close: bool = False) -> None:
-        super().__init__(message)
-        self.status, self.error_type, self.message, self.close = status, error_type, message, close
-
-
-def _forbidden(error_type: str, message: str) -> _HttpError:
-    return _HttpError(403, error_type, message)
-
-
-class _Request:
-    __slots__ = ("body", "headers", "keep_alive", "method", "path", "too_large")
-
-    def __init__(self, method: str, path: str, headers: dict[str, str], keep_alive: bool) -> None:
-        self.method, self.path, self.headers, self.keep_alive = method, path, headers, keep_alive
-        self.body = b""
-        self.too_large = False
-
-    def json(self) -> object:
-        if not self.body.strip():
-            return {}
-        try:
-            return json.loads(self.body)
-        except ValueError as exc:
-            raise _HttpError(400, "InvalidRequestFormat", f"Invalid JSON body: {exc}") from exc
+def _forbidden(error_type: str, message: str) -> HttpError:
+    return HttpError(403, error_type, message)
 
 
 class _Extension:
@@ -158,112 +119,8 @@ class _Extension:
         return ExtensionInfo(self.name, self.identifier, self.events, self.internal)
 
 
-def _read_chunked(rfile: io.BufferedReader) -> tuple[bytes | None, bool]:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        line = rfile.readline(1024)
-        try:
-            size = int(line.split(b";")[0].strip(), 16)
-        except ValueError as exc:
-            raise _HttpError(400, "InvalidRequestFormat", "bad chunk size", True) from exc
-        if size == 0:
-            while rfile.readline(MAX_HEADER_LINE) not in (b"\r\n", b"\n", b""):
-                pass  # trailers are ignored
-            return (None if total > RESPONSE_LIMIT else b"".join(parts)), total > RESPONSE_LIMIT
-        total += size
-        if total > DRAIN_LIMIT:
-            raise _HttpError(413, "RequestTooLarge", "request body too large", True)
-        chunk = rfile.read(size)
-        rfile.readline(4)
-        if len(chunk) < size:
-            raise _HttpError(400, "InvalidRequestFormat", "truncated body", True)
-        if total <= RESPONSE_LIMIT:
-            parts.append(chunk)
-
-
-def _read_request(rfile: io.BufferedReader, sock: socket.socket) -> _Request | None:
-    """One request from the connection; None at a clean or truncated end of stream."""
-    line = rfile.readline(MAX_HEADER_LINE)
-    while line in (b"\r\n", b"\n"):
-        line = rfile.readline(MAX_HEADER_LINE)
-    if not line.endswith(b"\n") and len(line) < MAX_HEADER_LINE:
-        return None  # end of stream, possibly mid-line
-    parts = line.split()
-    if not line.endswith(b"\n") or len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-        raise _HttpError(400, "InvalidRequestFormat", "malformed request line", True)
-    headers: dict[str, str] = {}
-    total = 0
-    while True:
-        raw = rfile.readline(MAX_HEADER_LINE)
-        total += len(raw)
-        if not raw.endswith(b"\n") and len(raw) < MAX_HEADER_LINE:
-            return None
-        if raw in (b"\r\n", b"\n"):
-            break
-        if not raw.endswith(b"\n") or total > MAX_HEADER_BYTES or len(headers) >= MAX_HEADERS:
-            raise _HttpError(431, "InvalidRequestFormat", "request headers too large", True)
-        name, sep, value = raw.partition(b":")
-        if not sep or not name.strip():
-            raise _HttpError(400, "InvalidRequestFormat", "malformed header line", True)
-        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
-    connection = headers.get("connection", "").lower()
-    keep_alive = "close" not in connection
-    if parts[2] == b"HTTP/1.0":
-        keep_alive = "keep-alive" in connection
-    method, target = parts[0].decode("latin-1"), parts[1].decode("latin-1")
-    request = _Request(method, target.split("?", 1)[0], headers, keep_alive)
-    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-    length_text = headers.get("content-length", "0")
-    if not chunked and not length_text.isdigit():
-        raise _HttpError(400, "InvalidRequestFormat", "bad Content-Length", True)
-    length = 0 if chunked else int(length_text)
-    if length > DRAIN_LIMIT:
-        raise _HttpError(413, "RequestTooLarge", "request body too large", True)
-    if headers.get("expect", "").lower() == "100-continue" and (chunked or length):
-        sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-    if chunked:
-        body, request.too_large = _read_chunked(rfile)
-        request.body = body or b""
-        return request
-    if length > RESPONSE_LIMIT:
-        request.too_large = True
-        while length > 0:  # drain, so the client reads our 413 instead of a reset
-            got = len(rfile.read(min(length, 1 << 20)))
-            if not got:
-                return None
-            length -= got
-        return request
-    request.body = rfile.read(length)
-    return request if len(request.body) == length else None
-
-
-def _encode(status: int, headers: Headers, body: bytes, close: bool) -> bytes:
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
-    head.extend(f"{k}: {v}" for k, v in headers)
-    head.append(f"Content-Length: {len(body)}")
-    if close:
-        head.append("Connection: close")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-def _error_body(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
-
-
-def _linger(conn: socket.socket, limit: int = 4 << 20) -> None:
-    with contextlib.suppress(OSError):
-        conn.shutdown(socket.SHUT_WR)
-        conn.settimeout(0.5)
-        while limit > 0 and (chunk := conn.recv(65536)):
-            limit -= len(chunk)
-
-
 def _one_line(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ")
-
-
-_Result = tuple[int, Headers, bytes, Callable[[], None] | None]
 
 
 class ApiServer:
@@ -321,14 +178,10 @@ class ApiServer:
         self._rt_inflight: str | None = None
         self._rt_waiting = 0
         self._replies: deque[RuntimeReply] = deque()
-        self._conns: set[socket.socket] = set()
-        self._busy = 0  # requests being handled (including parked long-polls)
         self._delivery = TelemetryDelivery(
             on_event=on_event, now_iso=lambda: iso8601_ms(self._clock.time())
         )
-        self._listener = socket.create_server((host, 0), backlog=64)
-        self.address = f"{host}:{self._listener.getsockname()[1]}"
-        self._routes: dict[str, tuple[str, Callable[[_Request], _Result]]] = {
+        self._routes: dict[str, tuple[str, Callable[[Request], Result]]] = {
             _EXTENSION + "register": ("POST", self._register),
             _EXTENSION + "event/next": ("GET", self._extension_next),
             _EXTENSION + "init/error": ("POST", lambda r: self._extension_error(r, "init")),
@@ -338,10 +191,10 @@ class ApiServer:
             "/2022-07-01/telemetry": ("PUT", lambda r: self._subscribe(r, "telemetry")),
             "/2020-08-15/logs": ("PUT", lambda r: self._subscribe(r, "logs")),
         }
-        self._acceptor = threading.Thread(
-            target=self._accept_loop, name=f"lambda-api-{self.address}", daemon=True
+        self._http = HttpServer(
+            self._dispatch, host=host, body_limit=RESPONSE_LIMIT, name="lambda-api"
         )
-        self._acceptor.start()
+        self.address = self._http.address
 
     # -- driver interface -------------------------------------------------------------
 
@@ -511,17 +364,10 @@ class ApiServer:
         with self._cond:
             if self._closed:
                 return
+            self._http.begin_close()  # every response from now on closes its connection
             self._closed = True
             self._cond.notify_all()
-            self._cond.wait_for(lambda: self._busy == 0, 1.0)  # long-polls answer 500
-            conns = list(self._conns)
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self._acceptor.join(1.0)
+        self._http.close(1.0)  # long-polls answer 500 first
         self._delivery.close()
 
     def __enter__(self) -> ApiServer:
@@ -555,66 +401,7 @@ class ApiServer:
             with contextlib.suppress(Exception):
                 self._on_event(kind, details)
 
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._cond:
-                if self._closed:
-                    conn.close()
-                    return
-                self._conns.add(conn)
-            name = f"lambda-api-conn-{self.address}"
-            threading.Thread(target=self._serve, args=(conn,), name=name, daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        rfile = conn.makefile("rb")
-        try:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            while not self._closed:
-                undo: Callable[[], None] | None = None
-                request: _Request | None = None
-                try:
-                    request = _read_request(rfile, conn)
-                    if request is None:
-                        return
-                    with self._cond:
-                        self._busy += 1  # close() lets this request finish
-                    status, headers, body, undo = self._dispatch(request)
-                    close = False
-                except _HttpError as exc:
-                    status, headers, close = exc.status, [_JSON], exc.close
-                    body = _error_body(exc.error_type, exc.message)
-                except Exception as exc:  # a bug here must not kill the connection thread
-                    status, headers, close = 500, [_JSON], True
-                    body = _error_body("Sandbox.Failure", f"{type(exc).__name__}: {exc}")
-                close = close or self._closed or request is None or not request.keep_alive
-                try:
-                    conn.sendall(_encode(status, headers, body, close))
-                except OSError:
-                    if undo is not None:
-                        undo()
-                    return
-                finally:
-                    if request is not None:
-                        with self._cond:
-                            self._busy -= 1
-                            self._cond.notify_all()
-                if close:
-                    if request is None:  # a broken request: drain it so the client reads our
-                        _linger(conn)  # answer instead of a connection reset
-                    return
-        except OSError:
-            return
-        finally:
-            with self._cond:
-                self._conns.discard(conn)
-            rfile.close()
-            conn.close()
-
-    def _dispatch(self, request: _Request) -> _Result:
+    def _dispatch(self, request: Request) -> Result:
         path = request.path
         route = self._routes.get(path)
         if route is None and path.startswith(_INVOCATION):
@@ -622,18 +409,18 @@ class ApiServer:
             if request_id and "/" not in request_id and action in ("response", "error"):
                 route = ("POST", lambda r: self._runtime_result(r, request_id, action))
         if route is None:
-            raise _HttpError(404, "NotFound", f"Unknown path {path}")
+            raise HttpError(404, "NotFound", f"Unknown path {path}")
         method, handler = route
         if request.method != method:
-            raise _HttpError(405, "MethodNotAllowed", f"{request.method} not allowed on {path}")
+            raise HttpError(405, "MethodNotAllowed", f"{request.method} not allowed on {path}")
         if self._closed:
-            raise _HttpError(500, "Sandbox.Shutdown", "The execution environment is shut down")
+            raise HttpError(500, "Sandbox.Shutdown", "The execution environment is shut down")
         return handler(request)
 
-    def _closed_error(self) -> _HttpError:
-        return _HttpError(500, "Sandbox.Shutdown", "The execution environment is shutting down")
+    def _closed_error(self) -> HttpError:
+        return HttpError(500, "Sandbox.Shutdown", "The execution environment is shutting down")
 
-    def _extension_for(self, request: _Request) -> _Extension:
+    def _extension_for(self, request: Request) -> _Extension:
         """The calling extension (caller holds the lock); spec §2.2 error codes."""
         identifier = request.headers.get("lambda-extension-identifier")
         if not identifier:
@@ -659,14 +446,14 @@ class ApiServer:
             )
         return ext
 
-    def _register(self, request: _Request) -> _Result:
+    def _register(self, request: Request) -> Result:
         name = request.headers.get("lambda-extension-name")
         if not name:
             raise _forbidden("Extension.MissingHeader", "Missing Lambda-Extension-Name header")
         body = request.json()
         events = body.get("events", []) if isinstance(body, dict) else None
         if not isinstance(events, list):
-            raise _HttpError(400, "InvalidRequestFormat", 'Body must be {"events": [...]}')
+            raise HttpError(400, "InvalidRequestFormat", 'Body must be {"events": [...]}')
         for event in events:
             if event not in EVENT_TYPES:
                 raise _forbidden("Extension.InvalidEventType", f"Unknown event type: {event}")
@@ -710,7 +497,7 @@ class ApiServer:
         headers = [_JSON, ("Lambda-Extension-Identifier", ext.identifier)]
         return 200, headers, json.dumps(reply).encode(), None
 
-    def _extension_next(self, request: _Request) -> _Result:
+    def _extension_next(self, request: Request) -> Result:
         with self._cond:
             ext = self._extension_for(request)
             ext.delivered = False  # calling next = done with the previous event
@@ -735,7 +522,7 @@ class ApiServer:
         headers = [_JSON, ("Lambda-Extension-Event-Identifier", str(uuid.uuid4()))]
         return 200, headers, payload, undo
 
-    def _extension_error(self, request: _Request, kind: str) -> _Result:
+    def _extension_error(self, request: Request, kind: str) -> Result:
         with self._cond:
             ext = self._extension_for(request)
             error_type = request.headers.get("lambda-extension-function-error-type")
@@ -760,7 +547,7 @@ class ApiServer:
         self._emit(f"{kind}_error", {"name": ext.name, "errorType": error_type})
         return 202, [_JSON], _OK, None
 
-    def _runtime_next(self, request: _Request) -> _Result:
+    def _runtime_next(self, request: Request) -> Result:
         with self._cond:
             self._rt_inflight = None  # a next without a result abandons the invocation
             self._rt_waiting += 1
@@ -784,7 +571,7 @@ class ApiServer:
 
         return 200, headers, event, undo
 
-    def _runtime_result(self, request: _Request, request_id: str, action: str) -> _Result:
+    def _runtime_result(self, request: Request, request_id: str, action: str) -> Result:
         error_type = None
         if action == "error":
             error_type = request.headers.get("lambda-runtime-function-error-type")
@@ -792,12 +579,12 @@ class ApiServer:
         xray = request.headers.get("lambda-runtime-function-xray-error-cause")
         with self._cond:
             if request_id != self._rt_inflight:
-                raise _HttpError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
+                raise HttpError(400, "InvalidRequestID", f"Invalid request ID: {request_id}")
             if request.too_large and action == "error":
-                raise _HttpError(413, "RequestTooLarge", "error payload too large")
+                raise HttpError(413, "RequestTooLarge", "error payload too large")
             self._rt_inflight = None
             if request.too_large:  # spec §1.1: oversized response
-                body = _error_body("Function.ResponseSizeTooLarge", TOO_LARGE_MESSAGE)
+                body = error_body("Function.ResponseSizeTooLarge", TOO_LARGE_MESSAGE)
                 reply = RuntimeReply("too_large", request_id, body, "Function.ResponseSizeTooLarge")
             else:
                 kind = "response" if action == "response" else "error"
@@ -808,9 +595,9 @@ class ApiServer:
             return 413, [_JSON], reply.body, None
         return 202, [_JSON], _OK, None
 
-    def _runtime_init_error(self, request: _Request) -> _Result:
+    def _runtime_init_error(self, request: Request) -> Result:
         if request.too_large:
-            raise _HttpError(413, "RequestTooLarge", "error payload too large")
+            raise HttpError(413, "RequestTooLarge", "error payload too large")
         error_type = request.headers.get("lambda-runtime-function-error-type")
         reply = RuntimeReply(
             "init_error",
@@ -833,16 +620,16 @@ class ApiServer:
         value = parsed.get("errorType") if isinstance(parsed, dict) else None
         return value if isinstance(value, str) else None
 
-    def _subscribe(self, request: _Request, api: str) -> _Result:
+    def _subscribe(self, request: Request, api: str) -> Result:
         with self._cond:
             ext = self._extension_for(request)
         if request.too_large:
-            raise _HttpError(413, "RequestTooLarge", "subscription body too large")
+            raise HttpError(413, "RequestTooLarge", "subscription body too large")
         try:
             subscription = parse_subscription(ext.name, api, request.json())
             self._delivery.subscribe(subscription)
         except SubscriptionError as exc:
-            raise _HttpError(400, exc.error_type, exc.message) from exc
+            raise HttpError(400, exc.error_type, exc.message) from exc
         record_type = (
             "platform.telemetrySubscription" if api == "telemetry" else "platform.logsSubscription"
         )

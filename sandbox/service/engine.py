@@ -151,6 +151,7 @@ class Engine:
             self.sync_provisioned(str(account_id), str(name))
 
     def close(self) -> None:
+        self.provisioned.close()
         self.envs.close()
         self.launcher.close()
 

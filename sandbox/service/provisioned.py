@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from sandbox.core.models import FunctionConfiguration
@@ -49,6 +50,18 @@ class ProvisionedConcurrency:
         self._envs = envs
         self._lock = threading.Lock()
         self._states: dict[Key, ProvisionedState] = {}
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop allocating and wait for the environments being initialised (so nothing
+        starts after the sandbox closed)."""
+        with self._lock:
+            self._closed = True
+            threads, self._threads = self._threads, []
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def ready(self, account_id: str, function_name: str, qualifier: str) -> int:
         """Initialised environments of the config (what admission may hand out)."""
@@ -82,12 +95,17 @@ class ProvisionedConcurrency:
         state.pool = self._envs.pool(config, account_id, provisioned=qualifier)
         with self._lock:
             self._states[key] = state
-        threading.Thread(
+        thread = threading.Thread(
             target=self._allocate,
             args=(key, state, config),
             daemon=True,
             name=f"lambda-sandbox-provision-{config.function_name}",
-        ).start()
+        )
+        with self._lock:
+            if self._closed:
+                return state
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
         return state
 
     def _allocate(self, key: Key, state: ProvisionedState, config: FunctionConfiguration) -> None:
@@ -96,8 +114,8 @@ class ProvisionedConcurrency:
         deps = self._envs.deps
         for _ in range(state.requested):
             with self._lock:
-                if self._states.get(key) is not state:
-                    return  # replaced or removed meanwhile
+                if self._states.get(key) is not state or self._closed:
+                    return  # replaced or removed meanwhile, or the sandbox is closing
             env = ExecutionEnvironment(
                 deps, config, account_id=key[0], init_type="provisioned-concurrency"
             )
