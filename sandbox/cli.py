@@ -197,7 +197,7 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
     # next to the store; an ephemeral store is deleted at exit, so the working directory
     _save_pictures(sb, Path.cwd() if getattr(out, "ephemeral", False) else sb.home)
     print(
-        "Next: extensions, destinations and triggers arrive issue by issue; "
+        "Next: destinations and triggers arrive issue by issue; "
         "see docs/index.md. In a notebook: %load_ext sandbox (docs/notebook.md)."
     )
     return 0
