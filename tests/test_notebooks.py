@@ -29,6 +29,12 @@ KERNEL = "python3"
 # Text that some code cell's output must contain, per notebook.
 EXPECTED_OUTPUT: dict[str, tuple[str, ...]] = {
     "01-first-function.ipynb": ("REPORT RequestId", "Init Duration", "Sandbox.Timedout"),
+    "05-extensions.ipynb": (
+        "[logger] registered for",
+        "SHUTDOWN spindown",
+        "Extension.Crash",
+        "[telemetry] platform.report",
+    ),
     "03-layers.ipynb": (
         "'shout': 'LAYERS ARE SHARED!'",
         "config, branding: {'settings': {'greeting': 'HOWDY'}",

@@ -398,6 +398,7 @@ def _exec_custom_runtime(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> Non
     os.dup2(log_fd, 2)
     with contextlib.suppress(OSError):
         os.chdir(spec.get("cwd") or spec["task_root"])
+    os.write(log_fd, LOG_SENTINEL)  # the parent reads the log stream up to here
     write_message(ctrl_fd, {"op": "exec", "pid": _host_pid()})
     os.close(ctrl_fd)
     os.close(log_fd)

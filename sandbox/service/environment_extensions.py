@@ -53,14 +53,19 @@ class ExtensionSteps:
 
     init_type: str
 
-    def _publish_init(self, host: ExtensionHost, phase: str, ok: bool, init_ms: float) -> None:
-        """INIT's Telemetry API records (given at INIT's end: subscribers subscribe during it)."""
+    def _publish_init(
+        self, host: ExtensionHost, phase: str, ok: bool, init_ms: float, lines: list[str]
+    ) -> None:
+        """INIT's Telemetry API records, and what the function printed during INIT (given
+        at INIT's end: subscribers subscribe during it)."""
         init = {"initializationType": self.init_type, "phase": phase}
         status = "success" if ok else "error"
         host.publish(
             "platform.initStart",
             {**init, "runtimeVersion": self.config.runtime, "runtimeVersionArn": ""},
         )
+        for line in lines:
+            host.publish("function", line)
         host.publish("platform.initRuntimeDone", {**init, "status": status})
         host.publish(
             "platform.initReport",

@@ -283,8 +283,11 @@ class ExecutionEnvironment(ExtensionSteps):
             if failure is not None:
                 self.process.kill()
                 outcome = InitOutcome(False, outcome.init_ms, error=failure, lines=outcome.lines)
-        if host is not None:  # subscribers arrive during INIT: they get INIT's records now
-            self._publish_init(host, phase, outcome.ok, (time.perf_counter() - t0) * 1000)
+        if host is not None:
+            # INIT includes Extension init: REPORT's Init Duration is all of it
+            outcome.init_ms = max(outcome.init_ms, (time.perf_counter() - t0) * 1000)
+            # subscribers arrive during INIT: they get INIT's records (and output) now
+            self._publish_init(host, phase, outcome.ok, outcome.init_ms, outcome.lines)
         for line in outcome.lines:
             emit(line)
         real_ms = (time.perf_counter() - t0) * 1000
@@ -684,18 +687,19 @@ class ExecutionEnvironment(ExtensionSteps):
         start = self.deps.clock.time()
         t0 = time.perf_counter()
         host = self.extensions
-        if self.process is not None:
+        # (a background step may reset the environment meanwhile: work on what is here now)
+        process, self.process = self.process, None
+        if process is not None:
             budget = 0.0  # spec §1.1: 0 ms without extensions
-            if host is not None and self.process.alive():
+            if host is not None and process.alive():
                 # 2,000 ms with external extensions: SHUTDOWN to them (reason spindown),
                 # then the runtime gets what is left (docs/fidelity.md: the order)
-                self.process.thaw()
+                process.thaw()
                 outstayed = host.shutdown("spindown", SHUTDOWN_BUDGET_MS * (1 - RUNTIME_SHARE))
                 for name in outstayed:
                     self._log(f"Extension {name} did not exit within its SHUTDOWN budget")
                 budget = max(0.0, SHUTDOWN_BUDGET_MS - (time.perf_counter() - t0) * 1000)
-            self.process.shutdown(budget_ms=budget)
-            self.process = None
+            process.shutdown(budget_ms=budget)
         self._close_extensions()
         self._span(Phase.SHUTDOWN, start, (time.perf_counter() - t0) * 1000, reason=reason)
         self._set_state(EnvironmentState.STOPPED, reason)

@@ -286,3 +286,34 @@ def test_the_timeline_draws_extension_init_and_the_work_after_the_response(sb: S
     assert len(figure.post_invoke.get_paths()) == 1
     labels = [t.get_text() for t in figure.ax.get_legend().get_texts()]
     assert "extension init" in labels and "extensions after response" in labels
+
+
+def test_extensions_still_at_work_past_the_deadline_reset_the_environment() -> None:
+    sandbox = Sandbox.ephemeral()
+    try:
+        layer = sandbox.publish_layer_version("slow", layer_with("slow"))
+        sandbox.create_function(
+            "late",
+            HANDLER,
+            layers=[layer.layer_version_arn],
+            timeout=1,
+            environment={"Variables": {"EXT_POST_SECONDS": "1.5"}},
+        )
+        first = sandbox.invoke("late", {})
+        assert first.function_error is None  # the caller had its answer in time
+
+        def post_invoke_ended() -> list[object]:
+            return [
+                r.detail.get("ok")
+                for r in sandbox.telemetry.records(kind="phase", function_name="late")
+                if r.phase == "post-runtime-extensions" and r.request_id == first.request_id
+            ]
+
+        assert wait_for(lambda: post_invoke_ended() == [False], 5)
+        assert wait_for(
+            lambda: any("did not finish (timeout)" in line for line in log_lines(sandbox, "late"))
+        )
+        again = sandbox.invoke("late", {})  # INIT again in the reset environment
+        assert again.function_error is None
+    finally:
+        sandbox.close()  # with the extension still at work: closes cleanly
