@@ -190,16 +190,33 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
+_LIBC: ctypes.CDLL | None = None
+
+
 def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_ulong,
-        ctypes.c_void_p,
-    ]
-    return libc
+    """libc, loaded once (in the zygote, see :func:`preload`): a ``CDLL`` made after the
+    fork would cost every environment its own copy of the pages it writes."""
+    global _LIBC
+    if _LIBC is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mount.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_ulong,
+            ctypes.c_void_p,
+        ]
+        libc.unshare.argtypes = [ctypes.c_int]
+        _LIBC = libc
+    return _LIBC
+
+
+def preload() -> None:
+    """Called in the zygote before it forks: resolve what :func:`unshare` and
+    :func:`mount_view` use."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            _libc()
 
 
 def unshare(*, pid_namespace: bool) -> None:

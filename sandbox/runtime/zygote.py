@@ -41,14 +41,24 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def _prctl(option: int, value: int) -> bool:
+def _find_prctl() -> Any:
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
-    except OSError:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# looked up once, in the zygote: a ``CDLL`` made after the fork (it creates a class and
+# its caches) would cost every environment a few hundred KiB of private pages
+_PRCTL = _find_prctl()
+
+
+def _prctl(option: int, value: int) -> bool:
+    if _PRCTL is None:
         return False
+    return bool(_PRCTL(option, value, 0, 0, 0) == 0)
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
@@ -137,6 +147,9 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
     for name in preload:
         with contextlib.suppress(ImportError):
             __import__(name)
+    from sandbox.runtime import isolation
+
+    isolation.preload()
     import gc
 
     gc.freeze()  # keep the preloaded heap shared (copy-on-write) with every child
