@@ -4,12 +4,15 @@ Run: ``python benchmarks/bench_environments.py [--count N] [--isolation paths]``
 Starts N environments at once (a burst of N requests to a handler that holds its
 environment for a moment), then measures, once they are all idle and frozen: the time to
 start them, and memory per environment — USS (memory only that environment uses) and PSS
-(its fair share of memory shared with the zygote) summed over its processes.
+(its fair share of memory shared with the zygote) summed over its processes (the runtime,
+its children, and the PID 1 of its namespace, if it has one).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import resource
 import statistics
 import sys
@@ -58,10 +61,21 @@ def main() -> None:
         )
         time.sleep(1.0)  # let them settle, frozen
         uss, pss, procs = [], [], []
+        # an environment's PID 1 is the zygote's child, not the runtime's: count it too
+        by_namespace: dict[str, list[psutil.Process]] = {}
+        zygote = sb._shared.engine().launcher.zygote_pid
+        for child in psutil.Process(zygote).children() if zygote else []:
+            with contextlib.suppress(OSError):
+                by_namespace.setdefault(os.readlink(f"/proc/{child.pid}/ns/pid"), []).append(child)
+        with contextlib.suppress(OSError):
+            by_namespace.pop(os.readlink(f"/proc/{zygote}/ns/pid"), None)  # paths view
         for env in envs[: args.sample]:
             assert env.process is not None
             outer = psutil.Process(env.process.pid)
             tree = [outer, *outer.children(recursive=True)]
+            with contextlib.suppress(OSError):
+                namespace = os.readlink(f"/proc/{outer.pid}/ns/pid")
+                tree += [p for p in by_namespace.get(namespace, []) if p not in tree]
             info = [p.memory_full_info() for p in tree]
             uss.append(sum(i.uss for i in info) / 2**20)
             pss.append(sum(i.pss for i in info) / 2**20)

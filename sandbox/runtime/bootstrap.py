@@ -470,16 +470,29 @@ def _extension_logs(spec: dict[str, Any], extensions: list[str]) -> dict[str, in
     return connect_logs(spec.get("extension_log"), [os.path.basename(p) for p in extensions])
 
 
-def run(ctrl_fd: int, log_fd: int, spec: dict[str, Any]) -> None:
-    """The environment's main loop. Never returns: the process exits at the end."""
+def run(
+    ctrl_fd: int,
+    log_fd: int,
+    spec: dict[str, Any],
+    start_fds: tuple[int, int] | None = None,
+) -> None:
+    """The environment's main loop. Never returns: the process exits at the end.
+
+    ``start_fds`` (from the zygote, in the namespaces view): where to report the pids of
+    the namespace's PID 1 and of the runtime, and PID 1's input (see
+    :func:`sandbox.runtime.isolation.split`)."""
     global _request_id
     init_start = time.perf_counter_ns()
     extensions = spec.get("extensions") or []
     if spec.get("mounts"):
-        from sandbox.runtime.isolation import mount_view, supervise, unshare
+        from sandbox.runtime.isolation import mount_view, split, supervise, unshare
 
         unshare(pid_namespace=True)  # before any thread exists
-        supervise((ctrl_fd, log_fd))  # returns in the runtime, PID 2 of its own namespace
+        # both return in the runtime, PID 2 of its own namespace
+        if start_fds is not None:
+            split((ctrl_fd, log_fd), *start_fds)
+        else:
+            supervise((ctrl_fd, log_fd))
         log_fds = _extension_logs(spec, extensions)  # before the view hides the store
         mount_view(spec["mounts"])
     else:

@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Isolation", "Mounts", "enter", "mount_view", "supervise", "unshare"]
+__all__ = ["Isolation", "Mounts", "enter", "mount_view", "split", "supervise", "unshare"]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -39,6 +39,7 @@ MS_PRIVATE = 1 << 18
 LAMBDA_UID = 993  # sbx_user1051 on Lambda
 _HIDDEN_ROOTS = ("/var", "/opt", "/tmp")
 _SLEEP = shutil.which("sleep")  # PID 1 of an environment's namespace (found once, in the zygote)
+_CAT = shutil.which("cat")  # PID 1 when the zygote forks: ends at the end of its input
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,16 +191,33 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
+_LIBC: ctypes.CDLL | None = None
+
+
 def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_char_p,
-        ctypes.c_ulong,
-        ctypes.c_void_p,
-    ]
-    return libc
+    """libc, loaded once (in the zygote, see :func:`preload`): a ``CDLL`` made after the
+    fork would cost every environment its own copy of the pages it writes."""
+    global _LIBC
+    if _LIBC is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mount.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_ulong,
+            ctypes.c_void_p,
+        ]
+        libc.unshare.argtypes = [ctypes.c_int]
+        _LIBC = libc
+    return _LIBC
+
+
+def preload() -> None:
+    """Called in the zygote before it forks: resolve what :func:`unshare` and
+    :func:`mount_view` use."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            _libc()
 
 
 def unshare(*, pid_namespace: bool) -> None:
@@ -330,3 +348,48 @@ def supervise(keep_open: tuple[int, ...]) -> None:
         _wait_for(init)
         _exit_like(status)
     set_parent_death_signal(signal.SIGKILL)
+
+
+def split(keep_open: tuple[int, ...], report_fd: int, life_fd: int) -> None:
+    """After ``unshare(pid_namespace=True)`` in a process the zygote forked: start PID 1
+    and the runtime, report both pids to the zygote on ``report_fd``, and end; returns in
+    the runtime (which then calls :func:`mount_view`). One Python process per
+    environment: this one ends, and the zygote (a child subreaper) adopts both.
+
+    * PID 1 of the namespace is an exec'd ``cat`` reading ``life_fd``, a pipe whose only
+      writer is the zygote: it ends when the zygote closes that end (the runtime has
+      ended) or dies, and with it, by the kernel's hand, every process left in the
+      namespace — nothing a handler starts, even in a new session, outlives its
+      environment, and nothing outside can be signalled;
+    * PID 2 is the runtime (as PID 1 it would ignore signals it has no handler for, so
+      ``os.kill(os.getpid(), SIGKILL)`` in a handler would do nothing), the zygote's child
+      once this process has ended, so the zygote sees how it ends.
+
+    ``keep_open`` are the runtime's descriptors, closed in PID 1.
+    """
+    init = os.fork()
+    if init == 0:  # PID 1 of the namespace
+        with contextlib.suppress(OSError):
+            os.dup2(life_fd, 0)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            for fd in (*keep_open, report_fd, life_fd, null):
+                os.close(fd)
+            if _CAT:
+                os.execv(_CAT, ["lambda-sandbox-init"])
+        while True:  # no cat binary: a Python init that waits for the end of its input
+            try:
+                if not os.read(0, 4096):
+                    os._exit(0)
+            except InterruptedError:
+                continue
+            except OSError:
+                os._exit(0)
+    runtime = os.fork()
+    if runtime:  # tell the zygote who is who, and leave the two to it
+        os.write(report_fd, f"{init} {runtime}".encode())
+        os._exit(0)
+    os.close(report_fd)
+    os.close(life_fd)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # the environment's process group is the runtime's

@@ -232,7 +232,8 @@ class ZygoteLauncher:
             seq = self._seq
             future: Future[int] = Future()
             self._pending[seq] = future
-        head = json.dumps({"op": "fork", "seq": seq}).encode()
+        # ns: the zygote is to adopt the runtime and its PID 1 (isolation.split)
+        head = json.dumps({"op": "fork", "seq": seq, "ns": bool(spec.get("mounts"))}).encode()
         body = json.dumps(spec).encode()
         frame = _LEN.pack(len(head) + 1 + len(body)) + head + b"\n" + body
         with self._send_lock:

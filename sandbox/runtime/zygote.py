@@ -41,14 +41,24 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def _prctl(option: int, value: int) -> bool:
+def _find_prctl() -> Any:
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
-    except OSError:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# looked up once, in the zygote: a ``CDLL`` made after the fork (it creates a class and
+# its caches) would cost every environment a few hundred KiB of private pages
+_PRCTL = _find_prctl()
+
+
+def _prctl(option: int, value: int) -> bool:
+    if _PRCTL is None:
         return False
+    return bool(_PRCTL(option, value, 0, 0, 0) == 0)
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
@@ -92,7 +102,13 @@ def _recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes, list[int]
     return json.loads(data[:cut]), data[cut + 1 :], fds
 
 
-def _child(sock: socket.socket, zygote_pid: int, fds: list[int], spec_bytes: bytes) -> None:
+def _child(
+    sock: socket.socket,
+    zygote_pid: int,
+    fds: list[int],
+    spec_bytes: bytes,
+    start_fds: tuple[int, int] | None,
+) -> None:
     """In the forked environment: become an environment, never return."""
     with contextlib.suppress(Exception):
         sock.close()
@@ -100,16 +116,25 @@ def _child(sock: socket.socket, zygote_pid: int, fds: list[int], spec_bytes: byt
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
-    run_environment(zygote_pid, fds[0], fds[1], spec_bytes)
+    for fd in _held:  # the zygote's ends of other environments' pipes
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    run_environment(zygote_pid, fds[0], fds[1], spec_bytes, start_fds)
 
 
-def run_environment(parent: int, ctrl_fd: int, log_fd: int, spec_bytes: bytes) -> None:
+def run_environment(
+    parent: int,
+    ctrl_fd: int,
+    log_fd: int,
+    spec_bytes: bytes,
+    start_fds: tuple[int, int] | None = None,
+) -> None:
     """Become an environment (forked by the zygote or spawned): never return."""
     code = 1
     try:
         harden_child(parent)
         os.set_inheritable(ctrl_fd, False)
-        bootstrap.run(ctrl_fd, log_fd, json.loads(spec_bytes))
+        bootstrap.run(ctrl_fd, log_fd, json.loads(spec_bytes), start_fds)
         code = 0
     except SystemExit as exc:  # sys.exit() inside a handler ends the runtime
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -137,6 +162,14 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
     for name in preload:
         with contextlib.suppress(ImportError):
             __import__(name)
+    with contextlib.suppress(ValueError, OSError):  # a descriptor per environment
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    from sandbox.runtime import isolation
+
+    isolation.preload()
     import gc
 
     gc.freeze()  # keep the preloaded heap shared (copy-on-write) with every child
@@ -152,6 +185,10 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
     _send(sock, {"op": "ready", "pid": me})
     while True:
         for key, _events in selector.select():
+            if isinstance(key.data, int):  # a starter has reported (or ended)
+                selector.unregister(key.fd)
+                _started(sock, key.data)
+                continue
             if key.data == "wake":
                 with contextlib.suppress(BlockingIOError):
                     while os.read(wake_r, 512):
@@ -162,22 +199,86 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
             if request is None:  # the owner went away: stop, children die with us
                 os._exit(0)
             header, spec_bytes, fds = request
+            start_fds: tuple[int, int] | None = None
+            if header.get("ns"):  # see isolation.split
+                info_r, info_w = os.pipe()
+                life_r, life_w = os.pipe()
+                start_fds = (info_w, life_r)
             pid = os.fork()
             if pid == 0:
                 selector.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                _child(sock, me, fds, spec_bytes)
-            with contextlib.suppress(OSError):
-                os.setpgid(pid, pid)
+                if start_fds is not None:
+                    os.close(info_r)
+                    os.close(life_w)
+                _child(sock, me, fds, spec_bytes, start_fds)
             for fd in fds:
                 os.close(fd)
-            environments.add(pid)
-            _send(sock, {"op": "forked", "seq": header["seq"], "pid": pid})
+            if start_fds is None:
+                with contextlib.suppress(OSError):
+                    os.setpgid(pid, pid)
+                environments.add(pid)
+                _send(sock, {"op": "forked", "seq": header["seq"], "pid": pid})
+            else:  # answered once the starter reports the runtime's pid
+                for fd in start_fds:
+                    os.close(fd)
+                os.set_blocking(info_r, False)
+                _held.update((info_r, life_w))
+                starters[pid] = (header["seq"], info_r, life_w)
+                selector.register(info_r, selectors.EVENT_READ, pid)
         _reap(sock)
 
 
 environments: set[int] = set()  # the zygote's own children; anything else is an orphan
+# namespaces view: starter pid -> (request seq, its report pipe, the life pipe's write end)
+starters: dict[int, tuple[int, int, int]] = {}
+inits: dict[int, tuple[int, int]] = {}  # runtime pid -> (its PID 1, the life pipe's write end)
+_held: set[int] = set()  # descriptors of the zygote's that no environment may keep
+_early: dict[int, int] = {}  # exits reaped before their starter reported: pid -> status
+
+
+def _started(sock: socket.socket, starter: int) -> None:
+    """A starter (isolation.split) has written the pids of PID 1 and of the runtime, or
+    ended without: the environment is the runtime, or the starter itself if it failed."""
+    seq, info_r, life_w = starters.pop(starter)
+    try:
+        data = os.read(info_r, 64)
+    except OSError:
+        data = b""
+    os.close(info_r)
+    _held.discard(info_r)
+    pids = [int(p) for p in data.split()] if data else []
+    status = _early.pop(starter, None)
+    if len(pids) == 2:
+        init, pid = pids
+        inits[pid] = (init, life_w)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        status = _early.pop(pid, None)
+    else:  # it failed before the runtime started: it stands for the environment
+        os.close(life_w)
+        _held.discard(life_w)
+        pid = starter
+    environments.add(pid)
+    _send(sock, {"op": "forked", "seq": seq, "pid": pid})
+    if status is not None:  # already ended
+        _ended(sock, pid, status)
+        _kill_orphans()
+    if not starters:
+        _early.clear()
+
+
+def _ended(sock: socket.socket, pid: int, status: int) -> None:
+    environments.discard(pid)
+    _send(sock, {"op": "exit", "pid": pid, "status": status})
+    ns = inits.pop(pid, None)
+    if ns is not None:  # end its PID namespace: PID 1 reads to the end of this pipe
+        init, life_w = ns
+        os.close(life_w)
+        _held.discard(life_w)
+        with contextlib.suppress(OSError):
+            os.kill(init, signal.SIGKILL)
 
 
 def _reap(sock: socket.socket) -> None:
@@ -194,9 +295,10 @@ def _reap(sock: socket.socket) -> None:
         if pid == 0:
             break
         if pid in environments:
-            environments.discard(pid)
             ended = True
-            _send(sock, {"op": "exit", "pid": pid, "status": status})
+            _ended(sock, pid, status)
+        elif starters:  # perhaps a starter, or a runtime whose starter has not reported
+            _early[pid] = status
     if ended:
         _kill_orphans()
 
@@ -210,8 +312,9 @@ def _kill_orphans() -> None:
             children = [int(p) for p in f.read().split()]
     except OSError:
         return
+    keep = environments | starters.keys() | {init for init, _ in inits.values()}
     for pid in children:
-        if pid in environments:
+        if pid in keep:
             continue
         with contextlib.suppress(OSError):
             group = os.getpgid(pid)
