@@ -223,6 +223,9 @@ class EnvironmentProcess:
         self.pid = self._child.pid
         self.runtime_pid = self.pid  # the runtime itself (a descendant, in a PID namespace)
         self.extension_pids: dict[str, int] = {}  # external extensions' host pids, by name
+        # called with "timeout" or "failure" before a failed invocation kills the process
+        # (the environment's extensions get their SHUTDOWN event then)
+        self.before_reset: Callable[[str], None] | None = None
         self._sentinel = self._child.sentinel
         self._poll.register(self._sentinel, select.POLLIN)
         self.exit_info: ExitInfo | None = None
@@ -526,10 +529,12 @@ class EnvironmentProcess:
         elapsed = (time.monotonic() - self._started) * 1000
         if kind == "timeout":
             rss = process_rss_mb(self.runtime_pid)
+            self._before_reset("timeout")
             self.kill()
             return InvokeOutcome("timeout", duration_ms=elapsed, max_rss_mb=rss, lines=lines)
         if kind == "oom":
             rss = process_rss_mb(self.runtime_pid)
+            self._before_reset("failure")
             self.kill()
             return InvokeOutcome(
                 "oom",
@@ -539,8 +544,14 @@ class EnvironmentProcess:
                 exit=ExitInfo(signal=signal.SIGKILL),
             )
         exit_info = self.wait_exit(2.0)
+        self._before_reset("failure")
         self.kill()
         return InvokeOutcome("crash", duration_ms=elapsed, exit=exit_info, lines=lines)
+
+    def _before_reset(self, reason: str) -> None:
+        if self.before_reset is not None:
+            with contextlib.suppress(Exception):
+                self.before_reset(reason)
 
     def freeze(self) -> None:
         """Stop every process of the environment (Lambda freezes an idle environment)."""

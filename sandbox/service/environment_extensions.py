@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.invocation import RESPONSE_LIMIT
 from sandbox.core.telemetry import Phase, RecordKind
 from sandbox.runtime.process import EnvironmentProcess, InitOutcome, InvokeOutcome, process_rss_mb
-from sandbox.service.extensions import ExtensionHost
+from sandbox.service.extensions import RUNTIME_SHARE, SHUTDOWN_BUDGET_MS, ExtensionHost
 
 if TYPE_CHECKING:
     from sandbox.core.models import FunctionConfiguration
@@ -172,6 +172,7 @@ class ExtensionSteps:
         if not ok:
             crashed = host.crashed()
             why = f"extension {', '.join(crashed)} crashed" if crashed else "timeout"
+            self._shutdown_extensions("failure" if crashed else "timeout")
             self._log(
                 f"RequestId: {request_id} Error: extensions did not finish "
                 f"({why}); the environment is reset",
@@ -243,11 +244,21 @@ class ExtensionSteps:
             return InvokeOutcome("error", body, elapsed, rss)
         if kind == "timeout":
             rss = process_rss_mb(process.runtime_pid)
+            self._shutdown_extensions("timeout")
             process.kill()
             return InvokeOutcome("timeout", duration_ms=elapsed, max_rss_mb=rss)
         exit_info = process.wait_exit(2.0)
+        self._shutdown_extensions("failure")
         process.kill()
         return InvokeOutcome("crash", duration_ms=elapsed, exit=exit_info)
+
+    def _shutdown_extensions(self, reason: str) -> None:
+        """Before a reset (spec §1.1): SHUTDOWN with reason ``timeout`` or ``failure`` to the
+        extensions still running, within the shutdown budget."""
+        host = self.extensions
+        if host is not None:
+            for name in host.shutdown(reason, SHUTDOWN_BUDGET_MS * (1 - RUNTIME_SHARE)):
+                self._log(f"Extension {name} did not exit within its SHUTDOWN budget")
 
     def _close_extensions(self) -> None:
         host, self.extensions = self.extensions, None

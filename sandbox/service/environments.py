@@ -271,6 +271,8 @@ class ExecutionEnvironment(ExtensionSteps):
         emit(init_start_line(self.deps.region, self.config.runtime))
         self.process = EnvironmentProcess(self.deps.launcher, self._spec())
         host = self.extensions
+        if host is not None:
+            self.process.before_reset = self._shutdown_extensions
         outcome = self.process.wait_init(
             limit_s,
             sink=None,

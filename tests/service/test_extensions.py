@@ -317,3 +317,26 @@ def test_extensions_still_at_work_past_the_deadline_reset_the_environment() -> N
         assert again.function_error is None
     finally:
         sandbox.close()  # with the extension still at work: closes cleanly
+
+
+SLOW_OR_CRASHING = """
+import os, time
+
+def lambda_handler(event, context):
+    if event.get("crash"):
+        os._exit(5)
+    time.sleep(event.get("sleep", 0))
+    return "ok"
+"""
+
+
+def test_a_timeout_sends_shutdown_timeout_to_the_extensions(sb: Sandbox) -> None:
+    layer = sb.publish_layer_version("ext", layer_with("logger"))
+    sb.create_function("slow", SLOW_OR_CRASHING, layers=[layer.layer_version_arn], timeout=1)
+    result = sb.invoke("slow", {"sleep": 3})
+    assert result.payload["errorType"] == "Sandbox.Timedout"
+    assert "[logger] SHUTDOWN timeout" in log_lines(sb, "slow")
+    assert sb.invoke("slow", {}).payload == "ok"  # INIT again, extensions too
+    assert (
+        log_lines(sb, "slow").count("[logger] registered for slow $LATEST hidden-visible=[]") == 2
+    )
