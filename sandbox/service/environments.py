@@ -59,6 +59,7 @@ from sandbox.service.envspec import (
     working_directory,
 )
 from sandbox.service.extensions import (
+    INTERNAL_SHUTDOWN_BUDGET_MS,
     RUNTIME_SHARE,
     SHUTDOWN_BUDGET_MS,
     ExtensionHost,
@@ -693,7 +694,7 @@ class ExecutionEnvironment(ExtensionSteps):
         process, self.process = self.process, None
         if process is not None:
             budget = 0.0  # spec §1.1: 0 ms without extensions
-            if host is not None and process.alive():
+            if host is not None and host.names and process.alive():
                 # 2,000 ms with external extensions: SHUTDOWN to them (reason spindown),
                 # then the runtime gets what is left (docs/fidelity.md: the order)
                 process.thaw()
@@ -701,6 +702,8 @@ class ExecutionEnvironment(ExtensionSteps):
                 for name in outstayed:
                     self._log(f"Extension {name} did not exit within its SHUTDOWN budget")
                 budget = max(0.0, SHUTDOWN_BUDGET_MS - (time.perf_counter() - t0) * 1000)
+            elif host is not None and host.api.registered():
+                budget = INTERNAL_SHUTDOWN_BUDGET_MS  # 500 ms with an internal extension
             process.shutdown(budget_ms=budget)
         self._close_extensions()
         self._span(Phase.SHUTDOWN, start, (time.perf_counter() - t0) * 1000, reason=reason)

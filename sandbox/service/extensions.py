@@ -26,6 +26,7 @@ from sandbox.runtime.apiserver import ApiServer, RuntimeReply
 
 __all__ = [
     "HIDDEN_FROM_EXTENSIONS",
+    "INTERNAL_SHUTDOWN_BUDGET_MS",
     "MAX_EXTENSIONS",
     "ExtensionHost",
     "custom_bootstrap",
@@ -49,6 +50,7 @@ HIDDEN_FROM_EXTENSIONS = frozenset(
     }
 )
 SHUTDOWN_BUDGET_MS = 2000  # spec §1.1: with at least one external extension
+INTERNAL_SHUTDOWN_BUDGET_MS = 500  # spec §1.1: with an internal extension only
 RUNTIME_SHARE = 0.3  # of the budget, for the runtime (the emulator's split, spec §1.1)
 
 LineSink = Callable[[str, str], None]  # (extension name, line)
