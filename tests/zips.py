@@ -81,3 +81,16 @@ def lying_bomb(real_mib: int, declared: int = 10, name: str = "bomb.txt") -> byt
     body = local + raw_name + stream
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0)
     return body + central + end
+
+
+def unix_zip(files: dict[str, str | bytes], executable: tuple[str, ...] = ()) -> bytes:
+    """A zip of ``files`` with Unix modes: 0o755 for names in ``executable`` (a layer's
+    ``extensions/...`` or ``bootstrap``), 0o644 otherwise."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = (0o100755 if name in executable else 0o100644) << 16
+            archive.writestr(info, content)
+    return buffer.getvalue()

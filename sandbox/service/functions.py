@@ -9,8 +9,7 @@ changed (spec §1.1: SHUTDOWN on code or configuration update).
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sandbox.core.arns import (
@@ -18,7 +17,6 @@ from sandbox.core.arns import (
     QualifierKind,
     qualifier_kind,
 )
-from sandbox.core.clock import Clock
 from sandbox.core.models import (
     AliasConfiguration,
     FunctionCodeLocation,
@@ -55,11 +53,9 @@ from sandbox.service.code import (
 )
 from sandbox.service.concurrency import ConcurrencyMixin
 from sandbox.service.images import IMAGE_REFUSES_ZIP_SETTINGS, image_config_of, resolve_handler
-from sandbox.service.layers import LayerService
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
 from sandbox.service.versions import VersionsMixin
-from sandbox.store.artifacts import ArtifactStore, ZipReader
-from sandbox.store.db import Database
+from sandbox.store.artifacts import ZipReader
 
 __all__ = ["FunctionChange", "FunctionService", "ResolvedFunction"]
 
@@ -88,23 +84,8 @@ def _size(value: int | Mapping[str, object] | None, default: int) -> int:
 
 class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionScope):
     """Functions, versions, aliases and concurrency settings of one account in one region
-    (see :class:`~sandbox.service.scope.FunctionScope` for the arguments); the account's
-    layers are :attr:`layer_service`."""
-
-    def __init__(
-        self,
-        db: Database,
-        artifacts: ArtifactStore,
-        clock: Clock,
-        *,
-        account_id: str,
-        region: str,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-    ) -> None:
-        super().__init__(db, artifacts, clock, account_id=account_id, region=region, new_id=new_id)
-        self.layer_service = LayerService(
-            db, artifacts, clock, account_id=account_id, region=region, new_id=new_id
-        )
+    (see :class:`~sandbox.service.scope.FunctionScope` for the arguments and the account's
+    :attr:`layer_service`)."""
 
     # functions --------------------------------------------------------------------------
     def create_function(

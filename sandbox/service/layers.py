@@ -44,7 +44,7 @@ from sandbox.errors import (
     ResourceNotFoundException,
     validation_error,
 )
-from sandbox.service.scope import FunctionScope
+from sandbox.service.paging import page_size, paginate
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
 from sandbox.store.layers import AccountRows, LayerRows
@@ -172,7 +172,7 @@ class LayerService:
                     if _matches(version, compatible_runtime, compatible_architecture):
                         summaries.append(LayerSummary(name, version.layer_arn, version))
                         break
-        page, next_marker = FunctionScope._paginate(summaries, marker, limit)
+        page, next_marker = paginate(summaries, marker, limit)
         return LayerList(tuple(page), next_marker)
 
     def list_layer_versions(
@@ -196,7 +196,7 @@ class LayerService:
             for v in (LayerVersion.from_record(region, account, name, d) for d in docs)
             if _matches(v, compatible_runtime, compatible_architecture)
         ]
-        page, next_marker = FunctionScope._paginate(versions, marker, limit)
+        page, next_marker = paginate(versions, marker, limit)
         return LayerVersionList(tuple(page), next_marker)
 
     # deleting -------------------------------------------------------------------------------
@@ -524,7 +524,7 @@ def _max_items(max_items: int | None) -> int:
         raise validation_error(
             max_items, "maxItems", "Member must have value less than or equal to 50"
         )
-    return FunctionScope._page_size(max_items, 50)
+    return page_size(max_items, 50)
 
 
 def _check_number(number: int) -> None:

@@ -8,11 +8,9 @@ the operations themselves live in mixins by concept — :mod:`functions`, :mod:`
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,8 +21,9 @@ from sandbox.errors import (
     InvalidParameterValueException,
     PreconditionFailedException,
     ResourceNotFoundException,
-    validation_error,
 )
+from sandbox.service.layers import LayerService
+from sandbox.service.paging import page_size, paginate
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
 from sandbox.store.functions import FunctionRows
@@ -91,6 +90,9 @@ class FunctionScope:
         self.region = region
         self._new_id = new_id
         self._rows = FunctionRows((account_id, region))
+        self.layer_service = LayerService(
+            db, artifacts, clock, account_id=account_id, region=region, new_id=new_id
+        )
         self._listeners: list[Callable[[FunctionChange], None]] = []
         # resolve() results, valid while the store is unchanged (the invoke hot path)
         self._resolved: dict[tuple[str, str | None], ResolvedFunction] = {}
@@ -153,35 +155,8 @@ class FunctionScope:
             )
         return FunctionConfiguration.from_aws(doc)
 
-    @staticmethod
-    def _page_size(max_items: int | None, default: int) -> int:
-        if max_items is None:
-            return default
-        if max_items < 1:
-            raise validation_error(
-                max_items, "maxItems", "Member must have value greater than or equal to 1"
-            )
-        if max_items > 10000:
-            raise validation_error(
-                max_items, "maxItems", "Member must have value less than or equal to 10000"
-            )
-        return max_items
-
-    @staticmethod
-    def _paginate(
-        items: Sequence[T], marker: str | None, limit: int
-    ) -> tuple[Sequence[T], str | None]:
-        """One page of ``items`` from an opaque ``marker``; the marker of the next page."""
-        start = 0
-        if marker:
-            try:
-                start = int(json.loads(base64.urlsafe_b64decode(marker.encode()))["offset"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InvalidParameterValueException(f"Invalid marker: {marker}") from exc
-        page = items[start : start + limit]
-        more = start + limit < len(items)
-        token = base64.urlsafe_b64encode(json.dumps({"offset": start + limit}).encode()).decode()
-        return page, token if more else None
+    _page_size = staticmethod(page_size)
+    _paginate = staticmethod(paginate)
 
     @staticmethod
     def _only_latest(ref: FunctionRef, operation: str) -> None:

@@ -432,12 +432,7 @@ def _extract_into(reader: ZipReader, root: Path) -> int:
             raise _link_escapes(member.name, target)
     for path, mode in modes.items():
         os.chmod(path, mode)
-    for dirpath, dirnames, _ in os.walk(root, topdown=False):
-        for name in dirnames:
-            sub = os.path.join(dirpath, name)
-            if not os.path.islink(sub):
-                os.chmod(sub, 0o555)
-    os.chmod(root, 0o555)
+    _seal(root)
     return reader.extracted_size
 
 

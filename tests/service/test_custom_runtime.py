@@ -3,12 +3,11 @@ itself (spec §2.1) — a tiny standard-library one, and AWS's ``awslambdaric`` 
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import zipfile
 
 import pytest
+from zips import unix_zip
 
 from sandbox import Sandbox
 
@@ -47,14 +46,7 @@ while True:
 
 
 def package(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.create_system = 3
-            info.external_attr = (0o100755 if name.endswith("bootstrap") else 0o100644) << 16
-            archive.writestr(info, text)
-    return buffer.getvalue()
+    return unix_zip(dict(files), tuple(n for n in files if n.endswith("bootstrap")))
 
 
 @pytest.fixture

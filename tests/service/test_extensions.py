@@ -3,13 +3,12 @@ use only the standard library's HTTP client, as AWS's own samples do."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
-import zipfile
 
 import pytest
+from zips import unix_zip
 
 from sandbox import Sandbox
 
@@ -64,14 +63,8 @@ def lambda_handler(event, context):
 
 
 def layer_with(*names: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in names:
-            info = zipfile.ZipInfo(f"extensions/{name}")
-            info.create_system = 3
-            info.external_attr = 0o100755 << 16
-            archive.writestr(info, EXTENSION)
-    return buffer.getvalue()
+    files = {f"extensions/{name}": EXTENSION for name in names}
+    return unix_zip(dict(files), tuple(files))
 
 
 def log_lines(sb: Sandbox, name: str) -> list[str]:
@@ -248,13 +241,8 @@ while True:
 
 
 def test_a_telemetry_api_subscriber_receives_platform_and_function_records(sb: Sandbox) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        info = zipfile.ZipInfo("extensions/telemetry")
-        info.create_system = 3
-        info.external_attr = 0o100755 << 16
-        archive.writestr(info, TELEMETRY_EXTENSION)
-    layer = sb.publish_layer_version("telemetry", buffer.getvalue())
+    files = {"extensions/telemetry": TELEMETRY_EXTENSION}
+    layer = sb.publish_layer_version("telemetry", unix_zip(dict(files), tuple(files)))
     sb.create_function("watched", HANDLER, layers=[layer.layer_version_arn])
     result = sb.invoke("watched", {})
     assert result.function_error is None, result.payload

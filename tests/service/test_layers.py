@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from zips import exact, lying_bomb, make_zip
+from zips import exact, lying_bomb, make_zip, unix_zip
 
 from sandbox import Sandbox, errors
 
@@ -17,14 +17,7 @@ B = "210987654321"  # the consumer account of the sharing stories
 
 
 def zip_of(files: dict[str, str], executable: tuple[str, ...] = ()) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.create_system = 3
-            info.external_attr = (0o100755 if name in executable else 0o100644) << 16
-            archive.writestr(info, text)
-    return buffer.getvalue()
+    return unix_zip(dict(files), executable)
 
 
 HELPER = zip_of({"python/helper.py": "WHO = 'helper v1'\n"})

@@ -3,10 +3,8 @@ code that starts in-process with the runtime (``sitecustomize`` on a path the wr
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
+from zips import unix_zip
 
 from sandbox import Sandbox
 
@@ -44,17 +42,7 @@ def lambda_handler(event, context):
 
 
 def layer() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text, mode in (
-            ("wrapper", WRAPPER, 0o100755),
-            ("hooks/sitecustomize.py", HOOK, 0o100644),
-        ):
-            info = zipfile.ZipInfo(name)
-            info.create_system = 3
-            info.external_attr = mode << 16
-            archive.writestr(info, text)
-    return buffer.getvalue()
+    return unix_zip({"wrapper": WRAPPER, "hooks/sitecustomize.py": HOOK}, ("wrapper",))
 
 
 @pytest.fixture
