@@ -7,24 +7,14 @@ commits or nothing does.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping
+
+from sandbox.store.records import dump, load
 
 __all__ = ["FunctionRows", "Scope"]
 
 Scope = tuple[str, str]  # (account id, region)
-
-
-def _dump(doc: Mapping[str, object]) -> str:
-    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
-
-
-def _load(text: object) -> dict[str, object]:
-    loaded = json.loads(str(text))
-    if not isinstance(loaded, dict):
-        raise ValueError("corrupt record in the sandbox store")
-    return loaded
 
 
 class FunctionRows:
@@ -45,7 +35,7 @@ class FunctionRows:
         conn.execute(
             "INSERT INTO functions (account, region, name, config, tags, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (self.account, self.region, name, _dump(config), _dump(tags), created),
+            (self.account, self.region, name, dump(config), dump(tags), created),
         )
 
     def latest(self, conn: sqlite3.Connection, name: str) -> dict[str, object] | None:
@@ -53,21 +43,21 @@ class FunctionRows:
             "SELECT config FROM functions WHERE account=? AND region=? AND name=?",
             (self.account, self.region, name),
         ).fetchone()
-        return _load(row[0]) if row else None
+        return load(row[0]) if row else None
 
     def tags(self, conn: sqlite3.Connection, name: str) -> dict[str, str]:
         row = conn.execute(
             "SELECT tags FROM functions WHERE account=? AND region=? AND name=?",
             (self.account, self.region, name),
         ).fetchone()
-        return {str(k): str(v) for k, v in _load(row[0]).items()} if row else {}
+        return {str(k): str(v) for k, v in load(row[0]).items()} if row else {}
 
     def update_latest(
         self, conn: sqlite3.Connection, name: str, config: Mapping[str, object]
     ) -> None:
         conn.execute(
             "UPDATE functions SET config=? WHERE account=? AND region=? AND name=?",
-            (_dump(config), self.account, self.region, name),
+            (dump(config), self.account, self.region, name),
         )
 
     def delete(self, conn: sqlite3.Connection, name: str) -> None:
@@ -90,7 +80,7 @@ class FunctionRows:
         for (text,) in conn.execute(
             "SELECT config FROM functions UNION ALL SELECT config FROM versions"
         ):
-            value = _load(text).get("CodeSha256")
+            value = load(text).get("CodeSha256")
             if isinstance(value, str):
                 out.add(value)
         return out
@@ -113,7 +103,7 @@ class FunctionRows:
     ) -> None:
         conn.execute(
             "INSERT INTO versions (account, region, name, version, config) VALUES (?, ?, ?, ?, ?)",
-            (self.account, self.region, name, version, _dump(config)),
+            (self.account, self.region, name, version, dump(config)),
         )
 
     def version(
@@ -123,7 +113,7 @@ class FunctionRows:
             "SELECT config FROM versions WHERE account=? AND region=? AND name=? AND version=?",
             (self.account, self.region, name, version),
         ).fetchone()
-        return _load(row[0]) if row else None
+        return load(row[0]) if row else None
 
     def versions(
         self, conn: sqlite3.Connection, name: str, after: int = 0, limit: int = -1
@@ -133,7 +123,7 @@ class FunctionRows:
             "ORDER BY version LIMIT ?",
             (self.account, self.region, name, after, limit),
         ).fetchall()
-        return [_load(r[0]) for r in rows]
+        return [load(r[0]) for r in rows]
 
     def delete_version(self, conn: sqlite3.Connection, name: str, version: int) -> None:
         conn.execute(
@@ -147,14 +137,14 @@ class FunctionRows:
             "SELECT config FROM aliases WHERE account=? AND region=? AND name=? AND alias=?",
             (self.account, self.region, name, alias),
         ).fetchone()
-        return _load(row[0]) if row else None
+        return load(row[0]) if row else None
 
     def aliases(self, conn: sqlite3.Connection, name: str) -> list[dict[str, object]]:
         rows = conn.execute(
             "SELECT config FROM aliases WHERE account=? AND region=? AND name=? ORDER BY alias",
             (self.account, self.region, name),
         ).fetchall()
-        return [_load(r[0]) for r in rows]
+        return [load(r[0]) for r in rows]
 
     def put_alias(
         self, conn: sqlite3.Connection, name: str, alias: str, config: Mapping[str, object]
@@ -162,7 +152,7 @@ class FunctionRows:
         conn.execute(
             "INSERT OR REPLACE INTO aliases (account, region, name, alias, config) "
             "VALUES (?, ?, ?, ?, ?)",
-            (self.account, self.region, name, alias, _dump(config)),
+            (self.account, self.region, name, alias, dump(config)),
         )
 
     def delete_alias(self, conn: sqlite3.Connection, name: str, alias: str) -> None:

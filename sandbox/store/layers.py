@@ -10,18 +10,9 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 
+from sandbox.store.records import dump, load
+
 __all__ = ["AccountRows", "LayerRows"]
-
-
-def _dump(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-def _load(text: object) -> dict[str, object]:
-    loaded = json.loads(str(text))
-    if not isinstance(loaded, dict):
-        raise ValueError("corrupt layer record in the sandbox store")
-    return loaded
 
 
 class LayerRows:
@@ -55,7 +46,7 @@ class LayerRows:
         conn.execute(
             "INSERT INTO layer_versions (account, region, name, version, config) "
             "VALUES (?, ?, ?, ?, ?)",
-            (*self._key(name), version, _dump(doc)),
+            (*self._key(name), version, dump(doc)),
         )
 
     def version(
@@ -66,7 +57,7 @@ class LayerRows:
             "AND version=?",
             (*self._key(name), version),
         ).fetchone()
-        return _load(row[0]) if row else None
+        return load(row[0]) if row else None
 
     def versions(self, conn: sqlite3.Connection, name: str) -> list[dict[str, object]]:
         """Every live version of a layer, newest first."""
@@ -75,7 +66,7 @@ class LayerRows:
             "ORDER BY version DESC",
             self._key(name),
         ).fetchall()
-        return [_load(r[0]) for r in rows]
+        return [load(r[0]) for r in rows]
 
     def names(self, conn: sqlite3.Connection) -> list[str]:
         """Layers of this account with at least one live version, by name."""
@@ -117,7 +108,7 @@ class LayerRows:
         conn.execute(
             "UPDATE layer_versions SET policy=?, policy_revision=? WHERE account=? AND region=? "
             "AND name=? AND version=?",
-            (_dump(list(statements)), revision, *self._key(name), version),
+            (dump(list(statements)), revision, *self._key(name), version),
         )
 
 
