@@ -169,6 +169,12 @@ class ExtensionSteps:
             request_id=request_id,
             detail={"ok": ok},
         )
+        exit_errors = host.exit_errors()
+        for name, error_type in exit_errors:
+            self._log(f"Extension {name} reported an exit error: {error_type}", request_id)
+        if exit_errors and ok:  # spec §2.2: the extension gives up; the environment resets
+            self._shutdown_extensions("failure")
+            self._reset("failure")
         if not ok:
             crashed = host.crashed()
             why = f"extension {', '.join(crashed)} crashed" if crashed else "timeout"

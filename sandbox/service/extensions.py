@@ -199,6 +199,7 @@ class ExtensionHost:
         self.post_invoke_ms = 0.0
         self._busy_until_idle = False
         self.init_error: RuntimeReply | None = None  # a custom runtime's init/error
+        self._exit_errors_seen = 0
 
     # INIT -------------------------------------------------------------------------------
     def spec(self, opt: str, environment: dict[str, str]) -> dict[str, Any]:
@@ -288,6 +289,16 @@ class ExtensionHost:
         self.post_invoke_ms = (time.perf_counter() - t0) * 1000
         self._busy_until_idle = False
         return ok
+
+    def exit_errors(self) -> list[tuple[str, str]]:
+        """``(extension, error type)`` of the ``exit/error`` calls not reported yet."""
+        found = [
+            (name, str(detail.get("errorType") or "Extension.ExitError"))
+            for name, kind, detail in self.api.errors()
+            if kind == "exit"
+        ]
+        new, self._exit_errors_seen = found[self._exit_errors_seen :], len(found)
+        return new
 
     def crashed(self) -> list[str]:
         """Extensions whose process has ended."""

@@ -49,6 +49,10 @@ while True:
         print(f"[{{NAME}}] SHUTDOWN {{event['shutdownReason']}}", flush=True)
         sys.exit(0)
     print(f"[{{NAME}}] INVOKE {{event['requestId']}} keys={{sorted(event)}}", flush=True)
+    if MODE == "exit-error":
+        call("exit/error", b"{{}}", {{"Lambda-Extension-Identifier": identifier,
+             "Lambda-Extension-Function-Error-Type": "Extension.GaveUp"}}, "POST").close()
+        sys.exit(1)
     time.sleep(float(os.environ.get("EXT_POST_SECONDS", "0")))
     print(f"[{{NAME}}] done {{event['requestId']}}", flush=True)
 """
@@ -328,3 +332,15 @@ def test_a_timeout_sends_shutdown_timeout_to_the_extensions(sb: Sandbox) -> None
     assert (
         log_lines(sb, "slow").count("[logger] registered for slow $LATEST hidden-visible=[]") == 2
     )
+
+
+def test_an_exit_error_resets_the_environment_after_the_invocation(sb: Sandbox) -> None:
+    make(sb, EXT_MODE="exit-error")
+    first = sb.invoke("fn", {})
+    assert first.function_error is None  # the invocation itself succeeded
+    assert wait_for(
+        lambda: "Extension logger reported an exit error: Extension.GaveUp" in log_lines(sb, "fn")
+    )
+    assert wait_for(lambda: all(e["state"] != "busy" for e in sb.environments()))
+    again = sb.invoke("fn", {})
+    assert "Init Duration" in again.logs[-1]  # INIT again: the extension starts afresh
