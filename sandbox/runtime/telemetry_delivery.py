@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sandbox.core.clock import iso8601_ms
+from sandbox.core.clock import RealClock, iso8601_ms
 
 __all__ = [
     "DROPPED_REASON",
@@ -293,7 +293,8 @@ class TelemetryDelivery:
         delivery_timeout: float = DELIVERY_TIMEOUT,
         now_iso: Callable[[], str] | None = None,
     ) -> None:
-        self._now_iso = now_iso or (lambda: iso8601_ms(time.time()))
+        clock = RealClock()
+        self._now_iso = now_iso or (lambda: iso8601_ms(clock.time()))
         self._cond = threading.Condition()
         self._subs: dict[str, _Subscriber] = {}
         self._on_event = on_event

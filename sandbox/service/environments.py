@@ -243,6 +243,7 @@ class ExecutionEnvironment(ExtensionSteps):
                 version=cfg.version,
                 handler=cfg.handler,
                 account_id=self.account_id,
+                clock=self.deps.clock,
                 on_line=self._extension_line,
                 on_event=self._extension_event,
             )

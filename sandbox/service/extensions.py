@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sandbox.core.clock import Clock
 from sandbox.core.models import FunctionConfiguration
 from sandbox.runtime.apiserver import ApiServer, RuntimeReply
 
@@ -170,6 +171,7 @@ class ExtensionHost:
     Args:
         names: the executables of ``/opt/extensions`` (see :func:`extension_names`).
         function_name, version, handler, account_id: what ``register`` answers.
+        clock: platform time, for the Telemetry API's timestamps.
         on_line: receives every line an extension prints (name, line).
         on_event: receives the Extensions/Telemetry API's events (register, next, ...).
     """
@@ -182,6 +184,7 @@ class ExtensionHost:
         version: str,
         handler: str,
         account_id: str,
+        clock: Clock,
         on_line: LineSink,
         on_event: Callable[[str, dict[str, object]], None] | None = None,
     ) -> None:
@@ -191,6 +194,7 @@ class ExtensionHost:
             function_version=version,
             handler=handler,
             account_id=account_id,
+            clock=clock,
             on_event=on_event,
         )
         self.api.expect_extensions(names)
