@@ -222,7 +222,6 @@ class EnvironmentProcess:
             log_child.close()
         self.pid = self._child.pid
         self.runtime_pid = self.pid  # the runtime itself (a descendant, in a PID namespace)
-        self.extension_pids: dict[str, int] = {}  # external extensions' host pids, by name
         # called with "timeout" or "failure" before a failed invocation kills the process
         # (the environment's extensions get their SHUTDOWN event then)
         self.before_reset: Callable[[str], None] | None = None
@@ -384,7 +383,6 @@ class EnvironmentProcess:
         if kind == "message" and header is not None and header.get("op") == "extensions":
             earlier = list(self._reader.lines)
             pids = {str(k): int(v) for k, v in header.get("pids", {}).items()}
-            self.extension_pids = pids
             left = max(0.0, self._deadline - time.monotonic())
             failure = extensions_started(pids, left) if extensions_started else None
             if failure is not None:

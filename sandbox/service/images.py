@@ -62,10 +62,6 @@ class ImageCode:
     def code_sha256(self) -> str:
         return base64.b64encode(bytes.fromhex(self.package.digest.removeprefix("sha256:"))).decode()
 
-    @property
-    def resolved_image_uri(self) -> str:
-        return f"{self.image_uri}@{self.package.digest}"
-
 
 def image_uri_of(code: object) -> str:
     """The image a ``Code`` argument names: boto3's ``{"ImageUri": ...}``, a path or a

@@ -19,7 +19,6 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 from sandbox.core.arns import layer_version_arn
 from sandbox.core.clock import Clock, iso8601
@@ -409,10 +408,6 @@ class LayerService:
     def _located(self, version: LayerVersion) -> LayerVersion:
         location = self._artifacts.path(version.code_sha256_hex).as_uri()
         return dataclasses.replace(version, location=location)
-
-    def extracted(self, version: LayerVersion) -> Path:
-        """The read-only directory a layer version extracts to (shared)."""
-        return self._artifacts.extracted(version.code_sha256_hex)
 
 
 def parse_layer_version_arn_for_function(

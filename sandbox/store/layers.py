@@ -129,8 +129,3 @@ class AccountRows:
             "ON CONFLICT (account) DO UPDATE SET organization=excluded.organization",
             (account, organization),
         )
-
-    @staticmethod
-    def all(conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
-        rows = conn.execute("SELECT account, organization FROM accounts ORDER BY account")
-        return [(str(a), str(o) if o else None) for a, o in rows.fetchall()]
