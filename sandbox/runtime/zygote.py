@@ -170,8 +170,11 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
     from sandbox.runtime import isolation
 
     isolation.preload()
+    with contextlib.suppress(Exception):
+        bootstrap.rehearse()
     import gc
 
+    gc.collect()
     gc.freeze()  # keep the preloaded heap shared (copy-on-write) with every child
     me = os.getpid()
     wake_r, wake_w = os.pipe()
