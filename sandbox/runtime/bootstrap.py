@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LambdaContext", "read_message", "resume", "run", "write_message"]
+__all__ = ["LambdaContext", "read_message", "rehearse", "resume", "run", "write_message"]
 
 _LEN = struct.Struct("!I")
 LOG_SENTINEL = b"\x00\x01LAMBDA-SANDBOX-END\x01\x00\n"
@@ -214,18 +214,26 @@ class LambdaJsonFormatter(logging.Formatter):
 
 def _install_logging(log_format: str) -> None:
     # the formatter classes are defined at import, in the zygote: a class created after the
-    # fork would cost every environment its own copy
+    # fork would cost every environment its own copy. The handlers too are made there, by
+    # rehearse(), and the text one installed: a runtime only checks (or swaps) them.
     root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(LambdaJsonFormatter() if log_format == "JSON" else LambdaTextFormatter())
-    root.addHandler(handler)
-    root.setLevel(
+    handler = _PRESET_HANDLERS.get(log_format == "JSON")
+    if handler is None or handler.stream is not sys.stdout:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(
+            LambdaJsonFormatter() if log_format == "JSON" else LambdaTextFormatter()
+        )
+    if root.handlers != [handler]:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        root.addHandler(handler)
+    level = (
         os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING")
         if log_format == "JSON"
         else logging.WARNING
     )
+    if level not in (root.level, logging.getLevelName(root.level)):
+        root.setLevel(level)
 
 
 # -- errors in AWS's shape ---------------------------------------------------------------
@@ -313,25 +321,36 @@ def _load_handler(handler: str) -> tuple[Callable[..., Any] | None, dict[str, An
     return fn, None
 
 
+def _new_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]:
+    """The runtime's standard streams: line-buffered UTF-8 text over descriptors 1 and 2."""
+    out, err = (
+        io.TextIOWrapper(
+            io.FileIO(fd, "w", closefd=False),
+            line_buffering=True,
+            encoding="utf-8",
+            errors="backslashreplace",
+        )
+        for fd in (1, 2)
+    )
+    return out, err, io.TextIOWrapper(io.BytesIO())
+
+
+_PRESET_STREAMS: tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper] | None = None
+# text (False) and JSON (True) handlers over the preset standard output
+_PRESET_HANDLERS: dict[bool, logging.StreamHandler[Any]] = {}
+
+
 def _prepare(spec: dict[str, Any], log_fd: int) -> None:
     """Runtime init: what the Lambda runtime sets up before importing user code."""
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     if log_fd > 2:
         os.close(log_fd)
-    sys.stdout = io.TextIOWrapper(
-        io.FileIO(1, "w", closefd=False),
-        line_buffering=True,
-        encoding="utf-8",
-        errors="backslashreplace",
-    )
-    sys.stderr = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False),
-        line_buffering=True,
-        encoding="utf-8",
-        errors="backslashreplace",
-    )
-    sys.stdin = io.TextIOWrapper(io.BytesIO())
+    global _PRESET_STREAMS
+    # made in the zygote when it rehearsed (they write to descriptors 1 and 2, whatever
+    # those are): a runtime shares them instead of building its own
+    streams, _PRESET_STREAMS = _PRESET_STREAMS or _new_streams(), None
+    sys.stdout, sys.stderr, sys.stdin = streams
     sys.dont_write_bytecode = True  # the task root is read-only, as /var/task is
     import tempfile
 
@@ -481,7 +500,6 @@ def run(
     ``start_fds`` (from the zygote, in the namespaces view): where to report the pids of
     the namespace's PID 1 and of the runtime, and PID 1's input (see
     :func:`sandbox.runtime.isolation.split`)."""
-    global _request_id
     init_start = time.perf_counter_ns()
     extensions = spec.get("extensions") or []
     if spec.get("mounts"):
@@ -551,7 +569,6 @@ def run(
             "max_rss_kb": _max_rss_kb(),
         },
     )
-    dumps = json.dumps
     while True:
         try:
             header, body = read_message(ctrl_fd)
@@ -559,40 +576,135 @@ def run(
             os._exit(0)
         if header.get("op") != "invoke":
             os._exit(0)
-        _request_id = header["id"]
-        os.environ["_X_AMZN_TRACE_ID"] = header.get("trace", "")
-        context = LambdaContext(
-            _request_id,
-            header["arn"],
-            header["deadline_ms"],
-            header.get("client_context"),
-            header.get("identity"),
-        )
-        start = time.perf_counter_ns()
-        status = "ok"
+        _invoke(ctrl_fd, header, body, handler)  # type: ignore[arg-type]
+
+
+def _invoke(ctrl_fd: int, header: dict[str, Any], body: bytes, handler: Callable[..., Any]) -> None:
+    """One invocation: call the handler, send the result back on ``ctrl_fd``."""
+    global _request_id
+    dumps = json.dumps
+    _request_id = header["id"]
+    os.environ["_X_AMZN_TRACE_ID"] = header.get("trace", "")
+    context = LambdaContext(
+        _request_id,
+        header["arn"],
+        header["deadline_ms"],
+        header.get("client_context"),
+        header.get("identity"),
+    )
+    start = time.perf_counter_ns()
+    status = "ok"
+    try:
+        event = json.loads(body) if body else {}
+        result = handler(event, context)
         try:
-            event = json.loads(body) if body else {}
-            result = handler(event, context)  # type: ignore[misc]
-            try:
-                out = result if isinstance(result, bytes) else dumps(result).encode()
-            except (TypeError, ValueError) as exc:
-                status = "error"
-                err = _error(
-                    exc,
-                    "Runtime.MarshalError",
-                    f"Unable to marshal response: {exc}",
-                    with_stack=False,
-                )
-                _log_error(err)
-                out = dumps(err).encode()
-        except Exception as exc:
+            out = result if isinstance(result, bytes) else dumps(result).encode()
+        except (TypeError, ValueError) as exc:
             status = "error"
-            err = _error(exc)
+            err = _error(
+                exc,
+                "Runtime.MarshalError",
+                f"Unable to marshal response: {exc}",
+                with_stack=False,
+            )
             _log_error(err)
             out = dumps(err).encode()
-        duration_ns = time.perf_counter_ns() - start
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.write(1, LOG_SENTINEL)
-        _write_result(ctrl_fd, status, duration_ns, _max_rss_kb(), out)
+    except Exception as exc:
+        status = "error"
+        err = _error(exc)
+        _log_error(err)
+        out = dumps(err).encode()
+    duration_ns = time.perf_counter_ns() - start
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(1, LOG_SENTINEL)
+    _write_result(ctrl_fd, status, duration_ns, _max_rss_kb(), out)
+    _request_id = ""
+
+
+# -- the zygote's rehearsal ---------------------------------------------------------------
+_REHEARSAL = """
+import logging
+def handler(event, context):
+    print("rehearsal", event, context.get_remaining_time_in_millis())
+    logging.getLogger().warning("rehearsal %s", context.aws_request_id)
+    return {"statusCode": 200, "body": event}
+def fails(event, context):
+    raise ValueError("rehearsal")
+"""
+
+
+def rehearse(rounds: int = 12) -> None:
+    """In the zygote, before it freezes its heap: make the runtime's standard streams and
+    logging handlers, and run function init and a few invocations of a stand-in handler
+    on throwaway descriptors. Every environment then inherits that work done — objects
+    made, caches filled, bytecode quickened (3.11 writes into code objects as it warms
+    up) — instead of writing its own copies of the pages involved (docs/performance.md).
+    Leaves the zygote as it found it, but for the preset streams and handlers (the text
+    one installed on the root logger) and warm caches."""
+    global _PRESET_STREAMS, _request_id
+    import linecache
+    import shutil
+    import socket
+    import tempfile
+
+    streams = _new_streams()
+    for is_json in (False, True):
+        preset = logging.StreamHandler(streams[0])
+        preset.setFormatter(LambdaJsonFormatter() if is_json else LambdaTextFormatter())
+        _PRESET_HANDLERS[is_json] = preset
+    saved_streams = sys.stdout, sys.stderr, sys.stdin
+    saved_path, saved_flag = list(sys.path), sys.dont_write_bytecode
+    saved_trace = os.environ.get("_X_AMZN_TRACE_ID")
+    saved_fds = os.dup(1), os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    left, right = socket.socketpair()
+    task = tempfile.mkdtemp(prefix="lambda-sandbox-rehearsal-")
+    source = os.path.join(task, "lambda_sandbox_rehearsal.py")
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        sys.stdout, sys.stderr, sys.stdin = streams
+        sys.dont_write_bytecode = True
+        _install_logging("JSON")
+        _install_logging("Text")
+        with open(source, "w") as f:
+            f.write(_REHEARSAL)
+        sys.path.insert(0, task)
+        handler, _ = _load_handler("lambda_sandbox_rehearsal.handler")
+        failing, _ = _load_handler("lambda_sandbox_rehearsal.fails")
+        _load_handler("lambda_sandbox_rehearsal.missing")
+        _load_handler("lambda_sandbox_rehearsal_missing.handler")
+        if handler is None or failing is None:
+            return
+        arn = "arn:aws:lambda:us-east-1:000000000000:function:rehearsal"
+        for i in range(rounds):
+            deadline = time.time_ns() // 1_000_000 + 60_000
+            left.sendall(encode_invoke(f"rehearsal-{i}", arn, deadline, "", None, b'{"n":1}'))
+            header, body = read_message(right.fileno())
+            _invoke(right.fileno(), header, body, failing if i == rounds - 1 else handler)
+            (size,) = _LEN.unpack(_read_exact(left.fileno(), 4))
+            _read_exact(left.fileno(), size)
+        for stream in streams[:2]:
+            stream.flush()
+        _PRESET_STREAMS = streams
+    finally:
+        os.dup2(saved_fds[0], 1)
+        os.dup2(saved_fds[1], 2)
+        for fd in (*saved_fds, null):
+            os.close(fd)
+        left.close()
+        right.close()
+        sys.stdout, sys.stderr, sys.stdin = saved_streams
+        sys.path[:] = saved_path
+        sys.dont_write_bytecode = saved_flag
+        sys.modules.pop("lambda_sandbox_rehearsal", None)
+        sys.path_importer_cache.pop(task, None)
+        linecache.cache.pop(source, None)
+        shutil.rmtree(task, ignore_errors=True)
+        if saved_trace is None:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        else:
+            os.environ["_X_AMZN_TRACE_ID"] = saved_trace
+        _inherited_peak.clear()
         _request_id = ""

@@ -81,7 +81,8 @@ def _send(sock: socket.socket, header: dict[str, Any]) -> None:
 
 
 def _recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes, list[int]] | None:
-    """One fork request: header, spec bytes and the two descriptors."""
+    """One fork request: its header, the request (header line and spec) and the two
+    descriptors."""
     raw, fds, _flags, _addr = socket.recv_fds(sock, 4, 2)
     if not raw:
         return None
@@ -98,28 +99,50 @@ def _recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes, list[int]
             return None
         data += chunk
         fds.extend(more_fds)
-    cut = data.index(b"\n")
-    return json.loads(data[:cut]), data[cut + 1 :], fds
+    return json.loads(data[: data.index(b"\n")]), data, fds
 
 
-def _child(
-    sock: socket.socket,
-    zygote_pid: int,
-    fds: list[int],
-    spec_bytes: bytes,
-    start_fds: tuple[int, int] | None,
-) -> None:
-    """In the forked environment: become an environment, never return."""
+def _start(req: socket.socket, forker: int, manager: int) -> None:
+    """In a child of the forking half: take one request and start its environment (both
+    views go through such a starter, which ends at once: the manager, a child subreaper,
+    adopts the environment). Never returns."""
+    global _report
     with contextlib.suppress(Exception):
-        sock.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.set_wakeup_fd(-1)
-    for fd in _held:  # the zygote's ends of other environments' pipes
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    run_environment(zygote_pid, fds[0], fds[1], spec_bytes, start_fds)
+    me = os.getpid()
+    data, ancillary, _flags, _addr = req.recvmsg(1 << 20, socket.CMSG_SPACE(4 * 4))
+    req.close()
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) // 4 * 4]))
+    ctrl_fd, log_fd, info_w, *rest = fds
+    cut = data.index(b"\n")
+    header, spec_bytes = json.loads(data[:cut]), data[cut + 1 :]
+    _report = (me, info_w)
+    if header.get("ns"):  # this process unshares and splits (isolation.split)
+        run_environment(forker, ctrl_fd, log_fd, spec_bytes, (info_w, rest[0]))
+    try:
+        pid = os.fork()
+    except OSError:
+        os.write(info_w, b"fail %d %d" % (me, 1 << 8))
+        os._exit(1)
+    if pid == 0:  # the environment, once this process has ended and the manager adopted it
+        _report = None
+        os.close(info_w)
+        while os.getppid() == me:
+            os.sched_yield()
+        run_environment(manager, ctrl_fd, log_fd, spec_bytes)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+    os.write(info_w, b"%d" % pid)
+    os._exit(0)
+
+
+# (a starter's pid, its report descriptor): a starter that fails says so on that descriptor
+_report: tuple[int, int] | None = None
 
 
 def run_environment(
@@ -147,7 +170,63 @@ def run_environment(
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
+        if _report is not None and _report[0] == os.getpid():  # a starter that failed
+            with contextlib.suppress(OSError):
+                os.write(_report[1], b"fail %d %d" % (os.getpid(), (code & 0xFF) << 8))
         os._exit(code)
+
+
+_FILLER: list[object] = []  # blocks that filled the zygote's pools (see _fill_pools)
+
+
+def _free_blocks() -> dict[int, int]:
+    """Free blocks of pymalloc's used pools, by block size (``sys._debugmallocstats``,
+    which CPython writes to descriptor 2)."""
+    import re
+    import tempfile
+
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as f:
+            os.dup2(f.fileno(), 2)
+            try:
+                sys._debugmallocstats()
+            finally:
+                os.dup2(saved, 2)
+            f.seek(0)
+            text = f.read().decode(errors="replace")
+    finally:
+        os.close(saved)
+    free: dict[int, int] = {}
+    for line in text.splitlines():
+        row = re.fullmatch(r"\s*\d+\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s*", line)
+        if row:
+            free[int(row[1])] = int(row[2])
+    return free
+
+
+def _fill_pools() -> None:
+    """Fill the free blocks of pymalloc's used pools, once, before the zygote freezes.
+
+    pymalloc serves an allocation from the first pool of its size class with a free
+    block. In a warmed-up zygote, such pools are spread over the whole heap, so the first
+    objects a child makes would each copy a different page of the zygote's; with them
+    full, a child's new objects go side by side into fresh pools. The filler objects are
+    never touched again (a few hundred KiB, shared by every environment)."""
+    if not hasattr(sys, "_debugmallocstats"):
+        return
+    with contextlib.suppress(Exception):
+        for _round in range(3):
+            free = {size: n for size, n in _free_blocks().items() if n}
+            if not free:
+                return
+            for size, n in free.items():
+                if size <= 16:
+                    _FILLER.extend(object() for _ in range(n))
+                elif size <= 32:
+                    _FILLER.extend(float(i) for i in range(n))
+                else:  # a bytes object of length k takes 33 + k bytes
+                    _FILLER.extend(b"\0" * (size - 33) for _ in range(n))
 
 
 def zygote_main(sock: socket.socket, preload: list[str]) -> None:
@@ -170,10 +249,37 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
     from sandbox.runtime import isolation
 
     isolation.preload()
+    with contextlib.suppress(Exception):
+        bootstrap.rehearse()
     import gc
 
+    gc.collect()
+    _fill_pools()
     gc.freeze()  # keep the preloaded heap shared (copy-on-write) with every child
     me = os.getpid()
+    # The forking half: a child that does nothing but fork, once per byte on a pipe. Every
+    # page a process writes after a fork stays private to the child forked before (the
+    # child keeps the original), so the process environments are forked from must write
+    # as little as possible: this one reads a byte and forks. Its children (starters) take
+    # one request each from a packet socket and start an environment; this process, a
+    # child subreaper, adopts it and does all the bookkeeping.
+    req, req_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    trigger_r, trigger_w = os.pipe()
+    forker = os.fork()
+    if forker == 0:
+        sock.close()
+        req.close()
+        os.close(trigger_w)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # starters end at once: no zombies
+        set_parent_death_signal(signal.SIGKILL)
+        if os.getppid() != me:
+            os._exit(0)
+        _fork_loop(trigger_r)  # returns in a starter only
+        os.close(trigger_r)
+        _start(req_child, os.getppid(), me)
+    req_child.close()
+    os.close(trigger_r)
+    _forker[0] = forker
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
@@ -198,72 +304,75 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
             request = _recv_request(sock)
             if request is None:  # the owner went away: stop, children die with us
                 os._exit(0)
-            header, spec_bytes, fds = request
-            start_fds: tuple[int, int] | None = None
+            header, data, fds = request
+            info_r, info_w = os.pipe()
+            passed = [*fds, info_w]
+            life_w = None
             if header.get("ns"):  # see isolation.split
-                info_r, info_w = os.pipe()
                 life_r, life_w = os.pipe()
-                start_fds = (info_w, life_r)
-            pid = os.fork()
-            if pid == 0:
-                selector.close()
-                os.close(wake_r)
-                os.close(wake_w)
-                if start_fds is not None:
-                    os.close(info_r)
-                    os.close(life_w)
-                _child(sock, me, fds, spec_bytes, start_fds)
-            for fd in fds:
+                passed.append(life_r)
+            rights = struct.pack(f"{len(passed)}i", *passed)
+            req.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            os.write(trigger_w, b"f")
+            for fd in passed:
                 os.close(fd)
-            if start_fds is None:
-                with contextlib.suppress(OSError):
-                    os.setpgid(pid, pid)
-                environments.add(pid)
-                _send(sock, {"op": "forked", "seq": header["seq"], "pid": pid})
-            else:  # answered once the starter reports the runtime's pid
-                for fd in start_fds:
-                    os.close(fd)
-                os.set_blocking(info_r, False)
-                _held.update((info_r, life_w))
-                starters[pid] = (header["seq"], info_r, life_w)
-                selector.register(info_r, selectors.EVENT_READ, pid)
+            os.set_blocking(info_r, False)
+            starters[info_r] = (header["seq"], life_w)
+            selector.register(info_r, selectors.EVENT_READ, info_r)
         _reap(sock)
 
 
+def _fork_loop(trigger: int) -> None:
+    """The forking half's loop: returns in each child, never in the forking half."""
+    read, fork = os.read, os.fork
+    while True:
+        if not read(trigger, 1):  # the manager has ended
+            os._exit(0)
+        if not fork():
+            return
+
+
+_forker = [0]  # the forking half's pid
 environments: set[int] = set()  # the zygote's own children; anything else is an orphan
-# namespaces view: starter pid -> (request seq, its report pipe, the life pipe's write end)
-starters: dict[int, tuple[int, int, int]] = {}
+# starter's report pipe -> (request seq, the life pipe's write end in the namespaces view)
+starters: dict[int, tuple[int, int | None]] = {}
 inits: dict[int, tuple[int, int]] = {}  # runtime pid -> (its PID 1, the life pipe's write end)
-_held: set[int] = set()  # descriptors of the zygote's that no environment may keep
 _early: dict[int, int] = {}  # exits reaped before their starter reported: pid -> status
 
 
-def _started(sock: socket.socket, starter: int) -> None:
-    """A starter (isolation.split) has written the pids of PID 1 and of the runtime, or
-    ended without: the environment is the runtime, or the starter itself if it failed."""
-    seq, info_r, life_w = starters.pop(starter)
+def _started(sock: socket.socket, info_r: int) -> None:
+    """A starter has written the pid of the runtime (and, in the namespaces view, of its
+    PID 1 first), or how it failed: the environment is the runtime, or the starter."""
+    seq, life_w = starters.pop(info_r)
     try:
         data = os.read(info_r, 64)
     except OSError:
         data = b""
     os.close(info_r)
-    _held.discard(info_r)
-    pids = [int(p) for p in data.split()] if data else []
-    status = _early.pop(starter, None)
-    if len(pids) == 2:
-        init, pid = pids
-        inits[pid] = (init, life_w)
+    fields = data.split()
+    status = None
+    if fields[:1] == [b"fail"] and len(fields) == 3:  # the starter ended (a child of the forker)
+        pid, status = int(fields[1]), int(fields[2])
+    elif len(fields) in (1, 2) and all(f.isdigit() for f in fields):
+        pid = int(fields[-1])
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         status = _early.pop(pid, None)
-    else:  # it failed before the runtime started: it stands for the environment
+        if len(fields) == 2 and life_w is not None:
+            inits[pid] = (int(fields[0]), life_w)
+            life_w = None
+    else:  # killed before it could say anything: nothing to answer with
+        os._exit(1)
+    if life_w is not None:
         os.close(life_w)
-        _held.discard(life_w)
-        pid = starter
-    environments.add(pid)
+    if status is None:
+        environments.add(pid)
     _send(sock, {"op": "forked", "seq": seq, "pid": pid})
     if status is not None:  # already ended
-        _ended(sock, pid, status)
+        _send(sock, {"op": "exit", "pid": pid, "status": status})
+        ns = inits.pop(pid, None)
+        if ns is not None:
+            _ended_ns(*ns)
         _kill_orphans()
     if not starters:
         _early.clear()
@@ -273,12 +382,15 @@ def _ended(sock: socket.socket, pid: int, status: int) -> None:
     environments.discard(pid)
     _send(sock, {"op": "exit", "pid": pid, "status": status})
     ns = inits.pop(pid, None)
-    if ns is not None:  # end its PID namespace: PID 1 reads to the end of this pipe
-        init, life_w = ns
-        os.close(life_w)
-        _held.discard(life_w)
-        with contextlib.suppress(OSError):
-            os.kill(init, signal.SIGKILL)
+    if ns is not None:
+        _ended_ns(*ns)
+
+
+def _ended_ns(init: int, life_w: int) -> None:
+    """End a PID namespace: its PID 1 reads to the end of this pipe."""
+    os.close(life_w)
+    with contextlib.suppress(OSError):
+        os.kill(init, signal.SIGKILL)
 
 
 def _reap(sock: socket.socket) -> None:
@@ -297,6 +409,8 @@ def _reap(sock: socket.socket) -> None:
         if pid in environments:
             ended = True
             _ended(sock, pid, status)
+        elif pid == _forker[0]:  # the forking half died: nothing can start any more
+            os._exit(1)
         elif starters:  # perhaps a starter, or a runtime whose starter has not reported
             _early[pid] = status
     if ended:
@@ -312,7 +426,7 @@ def _kill_orphans() -> None:
             children = [int(p) for p in f.read().split()]
     except OSError:
         return
-    keep = environments | starters.keys() | {init for init, _ in inits.values()}
+    keep = environments | {_forker[0]} | {init for init, _ in inits.values()}
     for pid in children:
         if pid in keep:
             continue
