@@ -30,6 +30,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from typing import Any
 
 from sandbox.runtime import bootstrap
@@ -132,7 +133,8 @@ def _start(req: socket.socket, forker: int, manager: int) -> None:
     if pid == 0:  # the environment, once this process has ended and the manager adopted it
         _report = None
         os.close(info_w)
-        while os.getppid() == me:
+        deadline = time.monotonic() + 5.0  # never spin for ever (a stopped starter)
+        while os.getppid() == me and time.monotonic() < deadline:
             os.sched_yield()
         run_environment(manager, ctrl_fd, log_fd, spec_bytes)
     with contextlib.suppress(OSError):
