@@ -41,17 +41,15 @@ class ExtensionSteps:
     extensions: ExtensionHost | None
     _request: EnvironmentRequest | None
     _invoke_deadline: float
-
-    def _emit(self, kind: RecordKind, **fields: Any) -> None:
-        raise NotImplementedError
-
-    def _log(self, line: str, request_id: str = "", sink: LogSink | None = None) -> None:
-        raise NotImplementedError
-
-    def _reset(self, reason: str) -> None:
-        raise NotImplementedError
-
     init_type: str
+
+    if TYPE_CHECKING:  # provided by ExecutionEnvironment and the other mixin
+
+        def _emit(self, kind: RecordKind, **fields: Any) -> None: ...
+
+        def _log(self, line: str, request_id: str = "", sink: LogSink | None = None) -> None: ...
+
+        def _reset(self, reason: str) -> None: ...
 
     def _publish_init(
         self, host: ExtensionHost, phase: str, ok: bool, init_ms: float, lines: list[str]

@@ -24,22 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.core.clock import Clock, iso8601_ms
-from sandbox.core.invocation import (
-    RESPONSE_LIMIT,
-    exit_error,
-    oversized_response_error,
-    timeout_error,
-)
+from sandbox.core.clock import Clock
 from sandbox.core.lifecycle import EnvironmentState, check_transition
 from sandbox.core.logformat import (
-    end_line,
     init_report_line,
     init_start_line,
     log_stream_name,
-    report_line,
     start_line,
-    timeout_line,
 )
 from sandbox.core.models import FunctionConfiguration
 from sandbox.core.telemetry import Phase, RecordKind
@@ -50,6 +41,7 @@ from sandbox.runtime.process import (
     InvokeOutcome,
     Launcher,
 )
+from sandbox.service.environment_answers import AnswerSteps
 from sandbox.service.environment_extensions import ExtensionSteps
 from sandbox.service.envspec import (
     aws_environment,
@@ -90,7 +82,7 @@ class RuntimeDeps:
     opt_path: Callable[[FunctionConfiguration], Path | None] = lambda _config: None
 
 
-class ExecutionEnvironment(ExtensionSteps):
+class ExecutionEnvironment(AnswerSteps, ExtensionSteps):
     """One function instance (an execution environment) of one function version."""
 
     def __init__(
@@ -505,120 +497,6 @@ class ExecutionEnvironment(ExtensionSteps):
             flight.cold,
             flight.start,
             flight.timeout_s,
-        )
-
-    def _finish(
-        self,
-        out: InvokeOutcome,
-        rid: str,
-        lines: list[str],
-        log: LogSink,
-        duration_ms: float,
-        init_ms: float | None,
-        cold: bool,
-        start: float,
-        timeout_s: float,
-    ) -> RawResult:
-        cfg = self.config
-        status, error_type, reset, report_status = "success", None, False, None
-        body = out.body
-        function_error: str | None = None
-        if out.max_rss_mb:
-            self._last_rss_mb = out.max_rss_mb
-        max_mem = max(out.max_rss_mb, self._last_rss_mb, 1)
-        if out.status == "ok" and len(body) > RESPONSE_LIMIT:
-            body = json.dumps(oversized_response_error()).encode()
-            status, error_type, function_error = (
-                "error",
-                "Function.ResponseSizeTooLarge",
-                "Unhandled",
-            )
-        elif out.status == "error":
-            function_error, status = "Unhandled", "error"
-            with contextlib.suppress(ValueError, AttributeError):
-                error_type = json.loads(body).get("errorType")
-        elif out.status == "timeout":
-            reset, status, report_status = True, "timeout", "timeout"
-            error_type = "Sandbox.Timedout"  # for telemetry; the REPORT line has none
-            log(timeout_line(iso8601_ms(time.time_ns() / 1e9), rid, timeout_s))
-            body = json.dumps(timeout_error(rid, timeout_s)).encode()
-            function_error = "Unhandled"
-        elif out.status == "oom":
-            reset, status, error_type, report_status = True, "error", "Runtime.OutOfMemory", "error"
-            max_mem = max(cfg.memory_size, out.max_rss_mb)
-            desc = out.exit.describe() if out.exit else "Runtime exited with error: signal: killed"
-            body = json.dumps(exit_error(rid, desc, "Runtime.OutOfMemory")).encode()
-            function_error = "Unhandled"
-        elif out.status == "crash":
-            reset, status, error_type, report_status = True, "error", "Runtime.ExitError", "error"
-            desc = out.exit.describe() if out.exit else "Runtime exited without providing a reason"
-            log(f"RequestId: {rid} Error: {desc}")
-            log("Runtime.ExitError")
-            body = json.dumps(exit_error(rid, desc)).encode()
-            function_error = "Unhandled"
-        log(end_line(rid))
-        log(
-            report_line(
-                rid,
-                duration_ms,
-                cfg.memory_size,
-                max_mem,
-                init_ms,
-                report_status,
-                None if report_status == "timeout" else error_type,
-            )
-        )
-        self._invocation_record(start, duration_ms, rid, status, error_type, cold)
-        if self.extensions is not None:
-            self._publish_report(
-                self.extensions, rid, status, error_type, duration_ms, len(body), max_mem, init_ms
-            )
-        if reset:
-            self._reset(status)
-        return RawResult(
-            body, function_error, tuple(lines), status, error_type, duration_ms, cold, reset
-        )
-
-    def _init_failure(
-        self, outcome: InitOutcome, rid: str, lines: list[str], flight: InFlight, log: LogSink
-    ) -> RawResult:
-        cold = flight.cold
-        error: dict[str, object] = dict(outcome.error or {})
-        status, report_type = "error", None
-        if outcome.timed_out:
-            # the retried INIT ran out of the function's time: an ordinary timeout answer
-            error = dict(timeout_error(rid, float(self.config.timeout)))
-            status = "timeout"
-        else:
-            if not error:
-                desc = (
-                    outcome.exit.describe()
-                    if outcome.exit
-                    else ("Runtime exited without providing a reason")
-                )
-                error = dict(exit_error(rid, desc))
-            error.setdefault("requestId", "")  # spec §1.1: the init error keeps requestId ""
-            report_type = str(error.get("errorType", "Runtime.Unknown"))
-        duration_ms = (time.perf_counter() - flight.t0) * 1000
-        memory = max(outcome.max_rss_mb, self._last_rss_mb, 1)
-        log(end_line(rid))
-        log(
-            report_line(
-                rid, duration_ms, self.config.memory_size, memory, None, status, report_type
-            )
-        )
-        self.invocations += 1
-        error_type = str(error.get("errorType", "Runtime.Unknown"))
-        self._invocation_record(flight.start, duration_ms, rid, status, error_type, cold)
-        return RawResult(
-            json.dumps(error).encode(),
-            "Unhandled",
-            tuple(lines),
-            status,
-            error_type,
-            duration_ms,
-            cold,
-            False,
         )
 
     def abort(self, reason: str) -> None:
