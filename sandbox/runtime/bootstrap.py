@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LambdaContext", "read_message", "rehearse", "run", "write_message"]
+__all__ = ["LambdaContext", "read_message", "run", "write_message"]
 
 _LEN = struct.Struct("!I")
 LOG_SENTINEL = b"\x00\x01LAMBDA-SANDBOX-END\x01\x00\n"
@@ -214,7 +214,7 @@ class LambdaJsonFormatter(logging.Formatter):
 def _install_logging(log_format: str) -> None:
     # the formatter classes are defined at import, in the zygote: a class created after the
     # fork would cost every environment its own copy. The handlers too are made there, by
-    # rehearse(), and the text one installed: a runtime only checks (or swaps) them.
+    # rehearsal.rehearse(), and the text one installed: a runtime only checks (or swaps) them.
     root = logging.getLogger()
     handler = _PRESET_HANDLERS.get(log_format == "JSON")
     if handler is None or handler.stream is not sys.stdout:
@@ -551,91 +551,3 @@ def _invoke(ctrl_fd: int, header: dict[str, Any], body: bytes, handler: Callable
     os.write(1, LOG_SENTINEL)
     _write_result(ctrl_fd, status, duration_ns, _max_rss_kb(), out)
     _request_id = ""
-
-
-# -- the zygote's rehearsal ---------------------------------------------------------------
-_REHEARSAL = """
-import logging
-def handler(event, context):
-    print("rehearsal", event, context.get_remaining_time_in_millis())
-    logging.getLogger().warning("rehearsal %s", context.aws_request_id)
-    return {"statusCode": 200, "body": event}
-def fails(event, context):
-    raise ValueError("rehearsal")
-"""
-
-
-def rehearse(rounds: int = 12) -> None:
-    """In the zygote, before it freezes its heap: make the runtime's standard streams and
-    logging handlers, and run function init and a few invocations of a stand-in handler
-    on throwaway descriptors. Every environment then inherits that work done — objects
-    made, caches filled, bytecode quickened (3.11 writes into code objects as it warms
-    up) — instead of writing its own copies of the pages involved (docs/performance.md).
-    Leaves the zygote as it found it, but for the preset streams and handlers (the text
-    one installed on the root logger) and warm caches."""
-    global _PRESET_STREAMS, _request_id
-    import linecache
-    import shutil
-    import socket
-    import tempfile
-
-    streams = _new_streams()
-    for is_json in (False, True):
-        preset = logging.StreamHandler(streams[0])
-        preset.setFormatter(LambdaJsonFormatter() if is_json else LambdaTextFormatter())
-        _PRESET_HANDLERS[is_json] = preset
-    saved_streams = sys.stdout, sys.stderr, sys.stdin
-    saved_path, saved_flag = list(sys.path), sys.dont_write_bytecode
-    saved_trace = os.environ.get("_X_AMZN_TRACE_ID")
-    saved_fds = os.dup(1), os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    left, right = socket.socketpair()
-    task = tempfile.mkdtemp(prefix="lambda-sandbox-rehearsal-")
-    source = os.path.join(task, "lambda_sandbox_rehearsal.py")
-    try:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        sys.stdout, sys.stderr, sys.stdin = streams
-        sys.dont_write_bytecode = True
-        _install_logging("JSON")
-        _install_logging("Text")
-        with open(source, "w") as f:
-            f.write(_REHEARSAL)
-        sys.path.insert(0, task)
-        handler, _ = _load_handler("lambda_sandbox_rehearsal.handler")
-        failing, _ = _load_handler("lambda_sandbox_rehearsal.fails")
-        _load_handler("lambda_sandbox_rehearsal.missing")
-        _load_handler("lambda_sandbox_rehearsal_missing.handler")
-        if handler is None or failing is None:
-            return
-        arn = "arn:aws:lambda:us-east-1:000000000000:function:rehearsal"
-        for i in range(rounds):
-            deadline = time.time_ns() // 1_000_000 + 60_000
-            left.sendall(encode_invoke(f"rehearsal-{i}", arn, deadline, "", None, b'{"n":1}'))
-            header, body = read_message(right.fileno())
-            _invoke(right.fileno(), header, body, failing if i == rounds - 1 else handler)
-            (size,) = _LEN.unpack(_read_exact(left.fileno(), 4))
-            _read_exact(left.fileno(), size)
-        for stream in streams[:2]:
-            stream.flush()
-        _PRESET_STREAMS = streams
-    finally:
-        os.dup2(saved_fds[0], 1)
-        os.dup2(saved_fds[1], 2)
-        for fd in (*saved_fds, null):
-            os.close(fd)
-        left.close()
-        right.close()
-        sys.stdout, sys.stderr, sys.stdin = saved_streams
-        sys.path[:] = saved_path
-        sys.dont_write_bytecode = saved_flag
-        sys.modules.pop("lambda_sandbox_rehearsal", None)
-        sys.path_importer_cache.pop(task, None)
-        linecache.cache.pop(source, None)
-        shutil.rmtree(task, ignore_errors=True)
-        if saved_trace is None:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
-        else:
-            os.environ["_X_AMZN_TRACE_ID"] = saved_trace
-        _inherited_peak.clear()
-        _request_id = ""

@@ -252,7 +252,9 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
 
     isolation.preload()
     with contextlib.suppress(Exception):
-        bootstrap.rehearse()
+        from sandbox.runtime.rehearsal import rehearse
+
+        rehearse()
     import gc
 
     gc.collect()
