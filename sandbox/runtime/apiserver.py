@@ -29,9 +29,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from sandbox.core.clock import Clock, RealClock, iso8601_ms
+from sandbox.runtime.apistate import ExtensionInfo, ExtensionState, RuntimeReply
 from sandbox.runtime.http11 import JSON_CONTENT as _JSON
 from sandbox.runtime.http11 import Headers, HttpError, HttpServer, Request, Result, error_body
 from sandbox.runtime.telemetry_delivery import (
@@ -57,66 +57,8 @@ _OK = b'{"status":"OK"}'
 EventHook = Callable[[str, dict[str, object]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class ExtensionInfo:
-    """A registered extension.
-
-    Attributes:
-        name: ``Lambda-Extension-Name`` (the executable's file name for external ones).
-        identifier: The ``Lambda-Extension-Identifier`` handed out at registration.
-        events: Event types it registered for (``INVOKE``, ``SHUTDOWN``).
-        internal: True for an internal extension (a name the driver did not expect).
-    """
-
-    name: str
-    identifier: str
-    events: tuple[str, ...]
-    internal: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeReply:
-    """What a custom runtime posted.
-
-    Attributes:
-        kind: ``"response"``, ``"error"``, ``"init_error"`` or ``"too_large"`` (a response
-            over :data:`RESPONSE_LIMIT`; ``body`` is then the platform's error payload).
-        request_id: The invocation's request id (``""`` for ``init_error``).
-        body: The posted body, raw.
-        error_type: ``Lambda-Runtime-Function-Error-Type`` (else the body's ``errorType``)
-            for errors; ``Function.ResponseSizeTooLarge`` for ``too_large``; else None.
-        xray_error_cause: ``Lambda-Runtime-Function-XRay-Error-Cause``, when posted.
-    """
-
-    kind: str
-    request_id: str
-    body: bytes
-    error_type: str | None
-    xray_error_cause: str | None = None
-
-
 def _forbidden(error_type: str, message: str) -> HttpError:
     return HttpError(403, error_type, message)
-
-
-class _Extension:
-    """Mutable state of one registered extension, guarded by the server's condition."""
-
-    __slots__ = (
-        *("delivered", "errored", "events", "identifier", "internal"),
-        *("name", "nexted", "pending"),
-    )
-
-    def __init__(self, name: str, events: tuple[str, ...], internal: bool) -> None:
-        self.name, self.events, self.internal = name, events, internal
-        self.identifier = str(uuid.uuid4())
-        self.pending: bytes | None = None  # an event waiting to be picked up by next
-        self.delivered = False  # an event was handed out and next was not called again yet
-        self.nexted = False  # called next at least once (extension init done)
-        self.errored: str | None = None  # "init" / "exit" once an error was posted
-
-    def info(self) -> ExtensionInfo:
-        return ExtensionInfo(self.name, self.identifier, self.events, self.internal)
 
 
 def _one_line(value: str) -> str:
@@ -170,10 +112,10 @@ class ApiServer:
         self._expected: tuple[str, ...] = ()
         self._allow_internal = True
         self._registration_open = True
-        self._by_id: dict[str, _Extension] = {}
-        self._by_name: dict[str, _Extension] = {}
+        self._by_id: dict[str, ExtensionState] = {}
+        self._by_name: dict[str, ExtensionState] = {}
         self._errors: list[tuple[str, str, dict[str, object]]] = []
-        self._current: list[_Extension] = []  # recipients of the last INVOKE/SHUTDOWN
+        self._current: list[ExtensionState] = []  # recipients of the last INVOKE/SHUTDOWN
         self._rt_pending: tuple[str, Headers, bytes] | None = None
         self._rt_inflight: str | None = None
         self._rt_waiting = 0
@@ -420,7 +362,7 @@ class ApiServer:
     def _closed_error(self) -> HttpError:
         return HttpError(500, "Sandbox.Shutdown", "The execution environment is shutting down")
 
-    def _extension_for(self, request: Request) -> _Extension:
+    def _extension_for(self, request: Request) -> ExtensionState:
         """The calling extension (caller holds the lock); spec §2.2 error codes."""
         identifier = request.headers.get("lambda-extension-identifier")
         if not identifier:
@@ -486,7 +428,7 @@ class ApiServer:
                 self._errors.append((name, "init", details))
                 self._cond.notify_all()
                 raise _forbidden("Extension.TooManyExtensions", message)
-            ext = _Extension(name, tuple(dict.fromkeys(events)), internal)
+            ext = ExtensionState(name, tuple(dict.fromkeys(events)), internal)
             self._by_name[name] = self._by_id[ext.identifier] = ext
             self._cond.notify_all()
         reply: dict[str, str] = dict(self._function)

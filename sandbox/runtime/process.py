@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sandbox.runtime.bootstrap import LOG_SENTINEL, encode_invoke
+from sandbox.runtime.bootstrap import encode_invoke
+from sandbox.runtime.logreader import LogReader, LogSink
 
 __all__ = [
     "ChildHandle",
@@ -57,7 +58,6 @@ _SIGNAL_NAMES = {  # Go's syscall.Signal strings, as Lambda prints them (spec §
     signal.SIGUSR2: "user defined signal 2",
     signal.SIGALRM: "alarm clock",
 }
-LogSink = Callable[[str], None]
 T = TypeVar("T")
 
 
@@ -135,63 +135,6 @@ class InvokeOutcome:
     lines: list[str] = field(default_factory=list)
 
 
-class _LogReader:
-    """Splits the environment's output into lines, up to each phase's end sentinel."""
-
-    __slots__ = ("buf", "ended", "fd", "lines", "sink")
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.buf = b""
-        self.lines: list[str] = []
-        self.sink: LogSink | None = None
-        self.ended = False
-
-    def begin(self, sink: LogSink | None) -> None:
-        self.lines = []
-        self.sink = sink
-        self.ended = False
-
-    def _emit(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "backslashreplace")
-        self.lines.append(line)
-        if self.sink is not None:
-            try:
-                self.sink(line)
-            except Exception:
-                self.sink = None
-
-    def pump(self) -> bool:
-        """Read what is there; returns False at end of file."""
-        try:
-            data = os.read(self.fd, 1 << 16)
-        except BlockingIOError:
-            return True
-        except OSError:
-            data = b""
-        if not data:
-            if self.buf:
-                self._emit(self.buf)
-                self.buf = b""
-            return False
-        buf = self.buf + data
-        while True:
-            cut = buf.find(LOG_SENTINEL)
-            nl = buf.find(b"\n")
-            if cut != -1 and (nl == -1 or cut <= nl):
-                if cut:
-                    self._emit(buf[:cut])
-                buf = buf[cut + len(LOG_SENTINEL) :]
-                self.ended = True
-                continue
-            if nl == -1:
-                break
-            self._emit(buf[:nl])
-            buf = buf[nl + 1 :]
-        self.buf = buf
-        return True
-
-
 class EnvironmentProcess:
     """One environment's process, driven synchronously by the thread that holds it."""
 
@@ -211,7 +154,7 @@ class EnvironmentProcess:
         # the control socket stays blocking (read only after poll() says so, written whole);
         # the log socket is drained opportunistically, so it must never block
         os.set_blocking(log_parent.fileno(), False)
-        self._reader = _LogReader(log_parent.fileno())
+        self._reader = LogReader(log_parent.fileno())
         self._poll = select.poll()
         self._poll.register(self._ctrl_fd, select.POLLIN)
         self._poll.register(log_parent.fileno(), select.POLLIN)
