@@ -91,6 +91,37 @@ _MIGRATIONS: tuple[str, ...] = (
         organization TEXT                  -- AWS Organizations id (o-...), for org grants
     );
     """,
+    # 5: asynchronous invocation: event invoke configs and the durable event queue
+    """
+    CREATE TABLE event_invoke_configs (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,           -- $LATEST, a version number or an alias name
+        config TEXT NOT NULL,              -- JSON: the settings given (AWS shape)
+        last_modified REAL NOT NULL,       -- platform time
+        PRIMARY KEY (account, region, name, qualifier),
+        FOREIGN KEY (account, region, name) REFERENCES functions ON DELETE CASCADE
+    );
+    CREATE TABLE async_events (
+        request_id TEXT PRIMARY KEY,       -- the same across every retry
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        qualifier TEXT,                    -- as invoked (NULL: unqualified)
+        payload BLOB NOT NULL,
+        received REAL NOT NULL,            -- platform time the event was accepted
+        due REAL NOT NULL,                 -- platform time of its next attempt
+        state TEXT NOT NULL,               -- queued | running | done
+        owner TEXT,                        -- the queue (process) running it
+        attempts INTEGER NOT NULL DEFAULT 0,   -- invocations made (approximateInvokeCount)
+        throttles INTEGER NOT NULL DEFAULT 0,  -- throttled or system-error tries in a row
+        last_response TEXT,                -- JSON: the last invocation's answer
+        outcome TEXT,                      -- Success, RetriesExhausted, EventAgeExceeded,
+                                           -- ZeroReservedConcurrency or Dropped
+        detail TEXT,                       -- JSON: deliveries made, or why it was dropped
+        finished REAL,
+        origin TEXT NOT NULL DEFAULT 'invoke'  -- invoke, or the destination of another event
+    );
+    CREATE INDEX async_events_due ON async_events (state, due);
+    CREATE INDEX async_events_function ON async_events (account, region, name);
+    """,
 )
 
 
