@@ -176,6 +176,7 @@ class AliasesMixin(FunctionScope):
             rows = self._rows_for(ref)
             rows.delete_alias(conn, ref.name, name)
             rows.delete_provisioned(conn, ref.name, name)  # its provisioned config goes too
+            rows.delete_event_config(conn, ref.name, name)  # and its async settings
         self._emit("alias", ref)
 
     # code -------------------------------------------------------------------------------

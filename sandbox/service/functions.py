@@ -52,6 +52,7 @@ from sandbox.service.code import (
     code_for_update,
 )
 from sandbox.service.concurrency import ConcurrencyMixin
+from sandbox.service.eventconfig import EventConfigMixin
 from sandbox.service.images import IMAGE_REFUSES_ZIP_SETTINGS, image_config_of, resolve_handler
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
 from sandbox.service.versions import VersionsMixin
@@ -82,7 +83,9 @@ def _size(value: int | Mapping[str, object] | None, default: int) -> int:
     return int(value)
 
 
-class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionScope):
+class FunctionService(
+    VersionsMixin, AliasesMixin, ConcurrencyMixin, EventConfigMixin, FunctionScope
+):
     """Functions, versions, aliases and concurrency settings of one account in one region
     (see :class:`~sandbox.service.scope.FunctionScope` for the arguments and the account's
     :attr:`layer_service`)."""
@@ -476,6 +479,7 @@ class FunctionService(VersionsMixin, AliasesMixin, ConcurrencyMixin, FunctionSco
                     )
                 rows.delete_version(conn, ref.name, int(ref.qualifier))
                 rows.delete_provisioned(conn, ref.name, ref.qualifier)
+                rows.delete_event_config(conn, ref.name, ref.qualifier)
         if ref.qualifier is None:
             self._emit("deleted", ref)
         else:

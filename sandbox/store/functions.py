@@ -213,3 +213,41 @@ class FunctionRows:
             "DELETE FROM provisioned WHERE account=? AND region=? AND name=? AND qualifier=?",
             (self.account, self.region, name, qualifier),
         )
+
+    # asynchronous invocation ------------------------------------------------------------
+    def event_configs(
+        self, conn: sqlite3.Connection, name: str, qualifier: str | None = None
+    ) -> list[tuple[str, dict[str, object], float]]:
+        """(qualifier, settings, last modified) of a function's event invoke configs."""
+        sql = (
+            "SELECT qualifier, config, last_modified FROM event_invoke_configs "
+            "WHERE account=? AND region=? AND name=?"
+        )
+        params: tuple[object, ...] = (self.account, self.region, name)
+        if qualifier is not None:
+            sql += " AND qualifier=?"
+            params += (qualifier,)
+        rows = conn.execute(sql + " ORDER BY qualifier", params).fetchall()
+        return [(str(q), load(str(c)), float(m)) for q, c, m in rows]
+
+    def put_event_config(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        qualifier: str,
+        config: Mapping[str, object],
+        modified: float,
+    ) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO event_invoke_configs (account, region, name, qualifier, "
+            "config, last_modified) VALUES (?, ?, ?, ?, ?, ?)",
+            (self.account, self.region, name, qualifier, dump(config), modified),
+        )
+
+    def delete_event_config(self, conn: sqlite3.Connection, name: str, qualifier: str) -> int:
+        cursor = conn.execute(
+            "DELETE FROM event_invoke_configs WHERE account=? AND region=? AND name=? "
+            "AND qualifier=?",
+            (self.account, self.region, name, qualifier),
+        )
+        return cursor.rowcount
