@@ -28,6 +28,7 @@ from sandbox._api.invoke import InvokeAPI
 from sandbox._api.layers import LayersAPI
 from sandbox._api.observe import ObserveAPI
 from sandbox._api.plots import PlotsAPI
+from sandbox._api.resources import ResourcesAPI
 from sandbox.core.clock import Clock, RealClock, ScaledClock
 from sandbox.core.concurrency import AccountLimits
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
@@ -171,7 +172,16 @@ def _close_all() -> None:
             sandbox.close()
 
 
-class Sandbox(FunctionsAPI, LayersAPI, InvokeAPI, ConcurrencyAPI, ObserveAPI, PlotsAPI, EventsAPI):
+class Sandbox(
+    FunctionsAPI,
+    LayersAPI,
+    InvokeAPI,
+    ConcurrencyAPI,
+    ObserveAPI,
+    PlotsAPI,
+    EventsAPI,
+    ResourcesAPI,
+):
     """A local AWS Lambda: functions, versions, aliases, layers and their execution.
 
     Args:

@@ -122,6 +122,94 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX async_events_due ON async_events (state, due);
     CREATE INDEX async_events_function ON async_events (account, region, name);
     """,
+    # 6: stand-ins for the resources that receive destinations: SQS, SNS, EventBridge, S3
+    """
+    CREATE TABLE sqs_queues (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        attributes TEXT NOT NULL DEFAULT '{}',  -- JSON: the settable attributes given (strings)
+        created REAL NOT NULL,             -- platform time
+        last_modified REAL NOT NULL,
+        purged REAL,                       -- platform time of the last PurgeQueue
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE sqs_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- send order
+        account TEXT NOT NULL, region TEXT NOT NULL, queue TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        attributes TEXT,                   -- JSON: message attributes (SQS shape), or NULL
+        md5_body TEXT NOT NULL,
+        md5_attributes TEXT,
+        sender_id TEXT NOT NULL,
+        sent REAL NOT NULL,
+        visible_at REAL NOT NULL,          -- end of the delay, then of each visibility timeout
+        receive_count INTEGER NOT NULL DEFAULT 0,
+        first_received REAL,
+        receipt_handle TEXT,               -- of the latest receive (older ones delete nothing)
+        group_id TEXT,                     -- FIFO queues: MessageGroupId (not yet used)
+        deduplication_id TEXT,             -- FIFO queues: MessageDeduplicationId (not yet used)
+        FOREIGN KEY (account, region, queue) REFERENCES sqs_queues ON DELETE CASCADE
+    );
+    CREATE INDEX sqs_messages_visible ON sqs_messages (account, region, queue, visible_at);
+    CREATE TABLE sns_topics (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        attributes TEXT NOT NULL DEFAULT '{}',  -- JSON: the settable attributes given
+        created REAL NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE sns_subscriptions (
+        id TEXT PRIMARY KEY,               -- the subscription ARN's last part (a UUID)
+        account TEXT NOT NULL, region TEXT NOT NULL, topic TEXT NOT NULL,
+        protocol TEXT NOT NULL,            -- sqs (lambda, http ... later)
+        endpoint TEXT NOT NULL,            -- the queue ARN (a function ARN later)
+        attributes TEXT NOT NULL DEFAULT '{}',  -- JSON: RawMessageDelivery (FilterPolicy later)
+        owner TEXT NOT NULL,               -- the subscribing account
+        created REAL NOT NULL,
+        FOREIGN KEY (account, region, topic) REFERENCES sns_topics ON DELETE CASCADE
+    );
+    CREATE INDEX sns_subscriptions_topic ON sns_subscriptions (account, region, topic);
+    CREATE TABLE sns_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- publish order
+        account TEXT NOT NULL, region TEXT NOT NULL, topic TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        message TEXT NOT NULL,
+        subject TEXT,
+        attributes TEXT,                   -- JSON: message attributes as published, or NULL
+        published REAL NOT NULL,
+        FOREIGN KEY (account, region, topic) REFERENCES sns_topics ON DELETE CASCADE
+    );
+    CREATE INDEX sns_messages_topic ON sns_messages (account, region, topic, seq);
+    CREATE TABLE event_buses (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        description TEXT,
+        created REAL NOT NULL,
+        last_modified REAL NOT NULL,
+        PRIMARY KEY (account, region, name)  -- the bus named default is implicit, never a row
+    );
+    CREATE TABLE bus_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+        account TEXT NOT NULL, region TEXT NOT NULL, bus TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event TEXT NOT NULL,               -- JSON: the full event envelope
+        received REAL NOT NULL
+    );
+    CREATE INDEX bus_events_bus ON bus_events (account, region, bus, seq);
+    CREATE TABLE s3_buckets (
+        name TEXT PRIMARY KEY,             -- bucket names are global, as in S3
+        account TEXT NOT NULL,             -- the owner
+        region TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE s3_objects (
+        bucket TEXT NOT NULL REFERENCES s3_buckets (name) ON DELETE CASCADE,
+        object_key TEXT NOT NULL,
+        body BLOB NOT NULL,
+        etag TEXT NOT NULL,                -- the MD5 hex in double quotes, as S3 shows it
+        content_type TEXT NOT NULL,
+        last_modified REAL NOT NULL,
+        PRIMARY KEY (bucket, object_key)
+    );
+    """,
 )
 
 
