@@ -21,6 +21,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
 from sandbox import errors
+from sandbox._api.asyncinvoke import AsyncAPI
 from sandbox._api.concurrency import ConcurrencyAPI
 from sandbox._api.events import EventsAPI
 from sandbox._api.functions import FunctionsAPI
@@ -29,7 +30,7 @@ from sandbox._api.layers import LayersAPI
 from sandbox._api.observe import ObserveAPI
 from sandbox._api.plots import PlotsAPI
 from sandbox._api.resources import ResourcesAPI
-from sandbox.core.clock import Clock, RealClock, ScaledClock
+from sandbox.core.clock import Clock
 from sandbox.core.concurrency import AccountLimits
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
 from sandbox.service.functions import FunctionService
@@ -37,10 +38,12 @@ from sandbox.service.scheduler import Scheduler
 from sandbox.service.telemetry import TelemetryBus
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
+from sandbox.store.timeline import continue_timeline
 
 if TYPE_CHECKING:  # the runtime is imported on the first invocation, not with the package
+    from sandbox.service.asyncqueue import AsyncQueue
     from sandbox.service.engine import Engine
-    from sandbox.service.invoke import AsyncInvoker, InvokeService
+    from sandbox.service.invoke import InvokeService
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Sandbox", "default_home"]
 
@@ -77,8 +80,9 @@ class _Shared:
     def __init__(
         self,
         home: Path,
-        clock: Clock,
+        clock: Clock | None,
         *,
+        time_scale: float | None,
         ephemeral: bool,
         region: str,
         limits: AccountLimits,
@@ -87,19 +91,20 @@ class _Shared:
         isolation: str | None,
     ) -> None:
         self.home = home
-        self.clock = clock
         self.ephemeral = ephemeral
         self.region = region
         self.limits = limits
         self.db = Database(home / "lambda.db")
+        self.clock = clock if clock is not None else continue_timeline(self.db, time_scale)
         self.artifacts = ArtifactStore(home)
-        self.bus = TelemetryBus(clock)
-        self.scheduler = Scheduler(clock)
+        self.bus = TelemetryBus(self.clock)
+        self.scheduler = Scheduler(self.clock)
         self.keep_alive = keep_alive
         self._start_method = start_method
         self._isolation_mode = isolation
         self._engine: Engine | None = None
-        self.async_invoker: AsyncInvoker | None = None
+        self.async_invoker: AsyncQueue | None = None
+        self._invokers: dict[tuple[str, str], InvokeService] = {}
         self.services: list[FunctionService] = []
         self.closed = False
         self.lock = threading.RLock()
@@ -146,6 +151,47 @@ class _Shared:
             if self._engine is not None:
                 self._attach(service)
 
+    def invoker_for(self, account_id: str, region: str) -> InvokeService:
+        """The invoke service acting for an account (the async queue runs every account's
+        events)."""
+        from sandbox.service.invoke import InvokeService
+
+        with self.lock:
+            found = self._invokers.get((account_id, region))
+            if found is None:
+                functions = next(
+                    (s for s in self.services if (s.account_id, s.region) == (account_id, region)),
+                    None,
+                )
+                if functions is None:
+                    functions = FunctionService(
+                        self.db, self.artifacts, self.clock, account_id=account_id, region=region
+                    )
+                    self.register(functions)
+                found = InvokeService(functions, self.engine(), self.bus, self.clock)
+                found.async_invoker = self.async_queue()
+                self._invokers[(account_id, region)] = found
+            return found
+
+    def async_queue(self) -> AsyncQueue:
+        """The queue of asynchronous invocations, started on first use."""
+        with self.lock:
+            if self.closed:
+                raise errors.SandboxClosedError("the sandbox is closed")
+            if self.async_invoker is None:
+                from sandbox.service.asyncqueue import AsyncQueue
+
+                self.async_invoker = AsyncQueue(
+                    self.db, self.bus, self.clock, self.scheduler, self.invoker_for
+                )
+            return self.async_invoker
+
+    def resume_async(self) -> None:
+        """After a restart: carry on with the events a previous session left pending."""
+        rows = self.db.query("SELECT 1 FROM async_events WHERE state != 'done' LIMIT 1")
+        if rows:
+            self.async_queue()
+
     def close(self) -> None:
         with self.lock:
             if self.closed:
@@ -176,6 +222,7 @@ class Sandbox(
     FunctionsAPI,
     LayersAPI,
     InvokeAPI,
+    AsyncAPI,
     ConcurrencyAPI,
     ObserveAPI,
     PlotsAPI,
@@ -247,8 +294,8 @@ class Sandbox(
         if not re.fullmatch(r"[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d", region):
             raise errors.InvalidParameterValueException(f"Region {region!r} is not a region name.")
         if _shared is None:
-            if clock is None:
-                clock = ScaledClock(time_scale) if time_scale else RealClock()
+            if time_scale is not None and time_scale <= 0:
+                raise errors.InvalidParameterValueException("time_scale must be positive.")
             path = Path(home).expanduser() if home is not None else default_home()
             try:
                 limits = AccountLimits(
@@ -259,6 +306,7 @@ class Sandbox(
             _shared = _Shared(
                 path,
                 clock,
+                time_scale=time_scale,
                 ephemeral=_ephemeral,
                 region=region,
                 limits=limits,
@@ -278,6 +326,8 @@ class Sandbox(
         _shared.register(self._functions)
         self._invoker: InvokeService | None = None
         _OPEN.add(self)
+        if self._owner:
+            _shared.resume_async()
         if organization_id is not None:
             self._functions.layer_service.set_organization(organization_id)
 
@@ -290,15 +340,12 @@ class Sandbox(
 
     def _invoke_service(self) -> InvokeService:
         if self._invoker is None:
-            from sandbox.service.invoke import AsyncInvoker, InvokeService
+            from sandbox.service.invoke import InvokeService
 
             shared = self._shared
             engine = shared.engine()
             self._invoker = InvokeService(self._functions, engine, shared.bus, shared.clock)
-            with shared.lock:
-                if shared.async_invoker is None:
-                    shared.async_invoker = AsyncInvoker(self._invoker, shared.bus)
-            self._invoker.async_invoker = shared.async_invoker
+            self._invoker.async_invoker = shared.async_queue()
         return self._invoker
 
     def for_account(self, account_id: str, *, organization_id: str | None = None) -> Sandbox:

@@ -35,6 +35,18 @@ EXPECTED_OUTPUT: dict[str, tuple[str, ...]] = {
         "Extension.Crash",
         "[telemetry] platform.report",
     ),
+    "06-destinations.ipynb": (
+        "202 None",
+        "done RetriesExhausted attempts: 3",
+        "tried again after 60 s",
+        '"condition": "RetriesExhausted"',
+        "error: order 2 has no address",
+        "NOTIFY: Success from ship -> {'shipped': 3}",
+        "ErrorMessage: order 4 has no address",
+        "and the on-failure destination got: RetriesExhausted",
+        '"condition": "ZeroReservedConcurrency"',
+        '"approximateInvokeCount": 0',
+    ),
     "03-layers.ipynb": (
         "'shout': 'LAYERS ARE SHARED!'",
         "config, branding: {'settings': {'greeting': 'HOWDY'}",

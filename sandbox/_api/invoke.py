@@ -88,6 +88,9 @@ class InvokeAPI:
         )
 
     def drain(self, timeout: float | None = 60.0) -> bool:
-        """Wait until every queued asynchronous invocation has run (end a lab with it)."""
+        """Wait until every asynchronous event is handled — succeeded, or failed and sent
+        to its failure destinations — and return True; False if ``timeout`` real seconds
+        passed first (an event waiting for a one-minute retry keeps it waiting: use
+        ``time_scale``)."""
         invoker = self._shared.async_invoker
         return True if invoker is None else invoker.drain(timeout)

@@ -20,6 +20,7 @@ class RecordKind(StrEnum):
     INVOCATION = "invocation"  # one request's outcome (span)
     LOG = "log"  # a log line (instant)
     THROTTLE = "throttle"  # a request refused by a concurrency or rate limit (instant)
+    ASYNC = "async"  # an asynchronous event queued, retried, handled or delivered (instant)
 
 
 class Phase(StrEnum):

@@ -172,6 +172,22 @@ def build_parser() -> _Parser:
     p = add("versions", "A function's versions and the aliases pointing at them.")
     p.add_argument("name", metavar="NAME")
 
+    p = add("async", "The asynchronous queue's events (of NAME), as a table.")
+    p.add_argument("name", metavar="NAME", nargs="?")
+    p.add_argument("--last", type=int, metavar="N", help="only the last N events")
+
+    p = add(
+        "destinations",
+        "Show or change how NAME[:QUALIFIER] handles asynchronous events: retries, maximum "
+        "age, on-success and on-failure destinations ('' removes one).",
+    )
+    p.add_argument("target", metavar="NAME[:QUALIFIER]")
+    p.add_argument("--retries", type=int, metavar="N", help="MaximumRetryAttempts, 0 to 2")
+    p.add_argument("--max-age", type=int, metavar="S", help="MaximumEventAgeInSeconds")
+    p.add_argument("--on-success", metavar="ARN", help="OnSuccess destination")
+    p.add_argument("--on-failure", metavar="ARN", help="OnFailure destination")
+    p.add_argument("--delete", action="store_true", help="delete the settings")
+
     p = add("explain", "Why a request was a cold, warm or provisioned start, or throttled.")
     p.add_argument("request_id", metavar="REQUEST_ID")
 

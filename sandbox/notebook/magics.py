@@ -66,6 +66,7 @@ from sandbox.notebook.commandline import (
     all_pages,
     complete,
 )
+from sandbox.notebook.magics_async import AsyncMagics
 from sandbox.store.packaging import build_zip
 
 __all__ = [
@@ -160,7 +161,7 @@ _no_var_expand = cast(_Decorator, no_var_expand)
 
 
 @magics_class
-class LambdaMagics(Magics):
+class LambdaMagics(AsyncMagics, Magics):
     """``%lambda COMMAND ...`` and ``%%lambda COMMAND ...``; ``%lambda --help`` lists the
     commands, ``%lambda COMMAND --help`` explains one."""
 
@@ -216,6 +217,8 @@ class LambdaMagics(Magics):
             %lambda layers
             %lambda ls
             %lambda versions hello
+            %lambda destinations hello --on-failure arn:aws:sqs:us-east-1:123456789012:q
+            %lambda async hello
             %lambda explain REQUEST_ID
             %lambda use --ephemeral
         """

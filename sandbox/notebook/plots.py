@@ -55,6 +55,15 @@ LIMIT_STYLES = {
     "provisioned": ("#1f77b4", ":"),
     "account": ("#7f7f7f", "-."),
 }
+# the asynchronous queue's lane: events queued, retries scheduled, failures, deliveries
+ASYNC_MARKERS = {
+    "queued": ("o", "#7f7f7f", "event queued"),
+    "retry": (">", "#ff7f0e", "retry scheduled"),
+    "failed": ("X", "#d62728", "event failed"),
+    "dropped": ("X", "#000000", "event dropped"),
+    "delivered": ("D", "#1f77b4", "record delivered"),
+    "delivery-failed": ("d", "#000000", "delivery failed"),
+}
 LANE_HALF_HEIGHT = 0.35
 MAX_LANE_LABELS = 24
 
@@ -163,21 +172,37 @@ class TimelineFigure(_LiveFigure):
         (self.throttles,) = ax.plot(
             [], [], linestyle="none", marker="x", color=THROTTLE_COLOR, markersize=7
         )
+        self.async_marks: dict[str, Line2D] = {}
+        for status, (marker, color, _) in ASYNC_MARKERS.items():
+            (self.async_marks[status],) = ax.plot(
+                [], [], linestyle="none", marker=marker, color=color, markersize=6
+            )
+        # a retry's wait: from when it was scheduled to when it is due
+        (self.retry_waits,) = ax.plot([], [], linestyle=":", color="#ff7f0e", linewidth=1)
         self.labels: list[Any] = []
-        ax.legend(
-            handles=[
-                Patch(facecolor=INIT_COLOR, label="INIT"),
-                Patch(facecolor=RUNTIME_INIT_COLOR, label="runtime init"),
-                Patch(facecolor=FUNCTION_INIT_COLOR, label="function init"),
-                Patch(facecolor=EXTENSION_INIT_COLOR, label="extension init"),
-                Patch(facecolor=POST_INVOKE_COLOR, label="extensions after response"),
-                *(Patch(facecolor=c, label=f"INVOKE {s}") for s, c in STATUS_COLORS.items()),
-                Patch(facecolor="none", edgecolor="black", label="cold start"),
-                Patch(facecolor=SHUTDOWN_COLOR, label="SHUTDOWN"),
-                Line2D(
-                    [], [], linestyle="none", marker="x", color=THROTTLE_COLOR, label="throttle"
-                ),
-            ],
+        self._legend_rows = 0
+        self._set_legend(with_async=False)
+        self.update(records)
+
+    def _set_legend(self, *, with_async: bool) -> None:
+        handles = [
+            Patch(facecolor=INIT_COLOR, label="INIT"),
+            Patch(facecolor=RUNTIME_INIT_COLOR, label="runtime init"),
+            Patch(facecolor=FUNCTION_INIT_COLOR, label="function init"),
+            Patch(facecolor=EXTENSION_INIT_COLOR, label="extension init"),
+            Patch(facecolor=POST_INVOKE_COLOR, label="extensions after response"),
+            *(Patch(facecolor=c, label=f"INVOKE {s}") for s, c in STATUS_COLORS.items()),
+            Patch(facecolor="none", edgecolor="black", label="cold start"),
+            Patch(facecolor=SHUTDOWN_COLOR, label="SHUTDOWN"),
+            Line2D([], [], linestyle="none", marker="x", color=THROTTLE_COLOR, label="throttle"),
+        ]
+        if with_async:  # the async queue's markers, once there is an async queue to show
+            handles += [
+                Line2D([], [], linestyle="none", marker=m, color=c, label=label)
+                for m, c, label in ASYNC_MARKERS.values()
+            ]
+        self.ax.legend(
+            handles=handles,
             loc="lower left",
             bbox_to_anchor=(0.0, 1.01),
             borderaxespad=0.0,
@@ -185,7 +210,7 @@ class TimelineFigure(_LiveFigure):
             ncols=6,
             framealpha=0.8,
         )
-        self.update(records)
+        self._legend_rows = -(-len(handles) // 6)
 
     @property
     def invoke_count(self) -> int:
@@ -273,6 +298,19 @@ class TimelineFigure(_LiveFigure):
 
         throttle_lane = len(self.lanes)
         self.throttles.set_data([r.time - t0 for r in throttles], [throttle_lane] * len(throttles))
+        queue_events = [r for r in recs if r.kind == RecordKind.ASYNC]
+        if queue_events and self._legend_rows < 3:
+            self._set_legend(with_async=True)
+        async_lane = throttle_lane + (1 if throttles else 0)
+        for status, line in self.async_marks.items():
+            xs = [r.time - t0 for r in queue_events if r.detail.get("status") == status]
+            line.set_data(xs, [async_lane] * len(xs))
+        wait_x: list[float] = []
+        for r in queue_events:
+            due = r.detail.get("due")
+            if r.detail.get("status") == "retry" and isinstance(due, (int, float)):
+                wait_x += [r.time - t0, float(due) - t0, float("nan")]
+        self.retry_waits.set_data(wait_x, [async_lane] * len(wait_x))
 
         for text in self.labels:
             text.remove()
@@ -301,19 +339,25 @@ class TimelineFigure(_LiveFigure):
         if throttles:
             ticks.append(throttle_lane)
             names.append("throttles")
+        if queue_events:
+            ticks.append(async_lane)
+            names.append("async queue")
         if (ticks, names) != self._ticks:
             ax.set_yticks(ticks, names, fontsize=7 if step == 1 else 5)
             self._ticks = (ticks, names)
-        rows = max(len(self.lanes) + (1 if throttles else 0), 1)
+        rows = max(len(self.lanes) + (1 if throttles else 0) + (1 if queue_events else 0), 1)
         ax.set_ylim(rows - 0.5, -0.5)
         t_max = max((_end(r) - t0 for r in recs), default=1.0)
+        if wait_x:
+            t_max = max(t_max, max(x for x in wait_x if x == x))
         ax.set_xlim(0.0, max(t_max, 1e-3) * 1.02)
         if not self._fixed_height:
-            height = min(max(2.5, 1.2 + 0.45 * rows), 12.0)
+            height = min(max(2.5, 1.2 + 0.45 * rows + 0.18 * (self._legend_rows - 2)), 12.0)
             if abs(self.get_figheight() - height) > 1e-6:
                 self.set_figheight(height)
         inches = self.get_figheight()
-        self.subplots_adjust(left=0.17, right=0.98, top=1 - 0.4 / inches, bottom=0.5 / inches)
+        legend = 0.18 * self._legend_rows + 0.05
+        self.subplots_adjust(left=0.17, right=0.98, top=1 - legend / inches, bottom=0.5 / inches)
 
 
 def timeline_figure(

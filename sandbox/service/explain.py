@@ -89,9 +89,64 @@ def _throttle(request_id: str, record: TelemetryRecord) -> Explanation:
     )
 
 
+_CONDITIONS = {
+    "Success": "it succeeded",
+    "RetriesExhausted": "every attempt failed and no retry was left",
+    "EventAgeExceeded": "it grew older than its maximum event age before it could succeed",
+    "ZeroReservedConcurrency": "the function's reserved concurrency is 0, so it never ran",
+    "Dropped": "it could not be run any more",
+}
+
+
+def _asynchronous(request_id: str, records: list[TelemetryRecord]) -> Explanation:
+    """The story of an asynchronous event: its attempts, retries and deliveries."""
+    steps: list[str] = []
+    retries = 0
+    outcome, cause = "async-pending", "queued"
+    details: dict[str, object] = {"function_name": records[0].function_name}
+    t0 = records[0].time
+    for r in records:
+        d = r.detail
+        status = d.get("status")
+        at = f"+{r.time - t0:.0f} s"
+        if status == "retry":
+            retries += 1
+            due = d.get("due")
+            wait = f"{float(due) - r.time:.0f} s" if isinstance(due, (int, float)) else "later"
+            steps.append(f"{at}: {d.get('reason')}, tried again after {wait}")
+        elif status in ("succeeded", "failed", "dropped"):
+            cause = str(d.get("condition"))
+            outcome = {"succeeded": "async-success", "failed": "async-failure"}.get(
+                str(status), "async-dropped"
+            )
+            why = _CONDITIONS.get(cause, cause)
+            extra = f" ({d.get('reason')})" if d.get("reason") else ""
+            steps.append(
+                f"{at}: handled as {cause} after {d.get('attempts')} invocation(s): {why}{extra}"
+            )
+            details.update(attempts=d.get("attempts"), age=d.get("age"), condition=cause)
+        elif status in ("delivered", "delivery-failed"):
+            verb = "sent to" if status == "delivered" else "could not be delivered to"
+            steps.append(f"{at}: the record was {verb} {d.get('target')} {d.get('destination')}")
+    details["retries_scheduled"] = retries
+    if outcome == "async-pending":
+        steps.append("still in the queue")
+    return Explanation(
+        request_id,
+        outcome,
+        cause,
+        "Asynchronous event, queued (202); " + "; ".join(steps) + ".",
+        details,
+    )
+
+
 def explain(bus: TelemetryBus, request_id: str) -> Explanation:
-    """Why the request ran cold or warm, or why it was throttled."""
+    """Why the request ran cold or warm, or why it was throttled; for an asynchronous
+    event, what became of it."""
     records = bus.records(request_id=request_id)
+    queue_records = [r for r in records if r.kind is RecordKind.ASYNC]
+    if queue_records:
+        return _asynchronous(request_id, queue_records)
     for record in records:
         if record.kind is RecordKind.THROTTLE:
             return _throttle(request_id, record)

@@ -9,12 +9,10 @@ with the function's payload or its error.
 from __future__ import annotations
 
 import json
-import logging
-import queue
 import random
-import threading
 import uuid
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from sandbox.core.clock import Clock
 from sandbox.core.invocation import (
@@ -26,7 +24,6 @@ from sandbox.core.invocation import (
 )
 from sandbox.core.models import FunctionConfiguration
 from sandbox.core.routing import choose_version
-from sandbox.core.telemetry import RecordKind
 from sandbox.core.validation import EXECUTABLE_RUNTIMES
 from sandbox.errors import InvalidRuntimeException, LambdaError, validation_error
 from sandbox.service.burst import Burst
@@ -35,9 +32,11 @@ from sandbox.service.functions import FunctionService, ResolvedFunction
 from sandbox.service.requests import EnvironmentRequest, RawResult
 from sandbox.service.telemetry import TelemetryBus
 
-__all__ = ["AsyncInvoker", "InvokeService"]
+if TYPE_CHECKING:
+    from sandbox.service.asyncqueue import AsyncQueue
 
-log = logging.getLogger("sandbox.invoke")
+__all__ = ["InvokeService"]
+
 LogSink = Callable[[str], None]
 
 
@@ -60,7 +59,7 @@ class InvokeService:
         self.bus = bus
         self.clock = clock
         self.rng = rng or random.Random()
-        self.async_invoker: AsyncInvoker | None = None
+        self.async_invoker: AsyncQueue | None = None
 
     def invoke(
         self,
@@ -200,7 +199,7 @@ class InvokeService:
                 "it runs Python runtimes (python3.9 and later) on this machine's interpreter."
             )
 
-    def _async(self) -> AsyncInvoker:
+    def _async(self) -> AsyncQueue:
         if self.async_invoker is None:
             raise RuntimeError("asynchronous invocation is not available")
         return self.async_invoker
@@ -223,67 +222,3 @@ def _result(raw: RawResult, request_id: str, version: str, log_type: str) -> Inv
         log_result=log_tail(raw.lines) if log_type == "Tail" else None,
         logs=raw.lines,
     )
-
-
-class AsyncInvoker:
-    """A simple in-memory queue for ``Event`` invocations: a few workers run each event once
-    through the synchronous path. (Retries, event age, destinations and durability belong
-    to the asynchronous-invocation service.)"""
-
-    def __init__(self, service: InvokeService, bus: TelemetryBus, *, workers: int = 8) -> None:
-        self._service = service
-        self._bus = bus
-        self._queue: queue.Queue[tuple[ResolvedFunction, bytes, str] | None] = queue.Queue()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"lambda-sandbox-async-{i}", daemon=True)
-            for i in range(workers)
-        ]
-        for t in self._threads:
-            t.start()
-        self._closed = False
-
-    def submit(self, resolved: ResolvedFunction, body: bytes, request_id: str) -> None:
-        self._bus.emit(
-            RecordKind.INVOCATION,
-            function_name=resolved.config.function_name,
-            request_id=request_id,
-            account_id=resolved.ref.account_id,
-            detail={"status": "queued", "invocation_type": "Event"},
-        )
-        self._queue.put((resolved, body, request_id))
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                resolved, body, request_id = item
-                try:
-                    self._service.run(resolved, body, request_id, invocation_type="Event")
-                except LambdaError as exc:
-                    log.warning("asynchronous invocation %s failed: %s", request_id, exc)
-                except Exception:
-                    log.exception("asynchronous invocation %s failed", request_id)
-            finally:
-                self._queue.task_done()
-
-    def drain(self, timeout: float | None = None) -> bool:
-        """Wait until every queued event has run; False on timeout."""
-        done = threading.Event()
-
-        def waiter() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=waiter, daemon=True).start()
-        return done.wait(timeout)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join(5.0)

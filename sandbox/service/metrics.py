@@ -9,7 +9,10 @@ metrics agree with the timeline and the explanations by construction.
   Invocations, Errors, Throttles, Duration percentiles, ConcurrentExecutions (peak),
   ProvisionedConcurrencyInvocations, ProvisionedConcurrencySpilloverInvocations,
   ProvisionedConcurrencyUtilization (peak busy provisioned environments / provisioned),
-  UnreservedConcurrentExecutions (peak of functions without reserved concurrency).
+  UnreservedConcurrentExecutions (peak of functions without reserved concurrency);
+  per function also the asynchronous ones: AsyncEventsReceived, AsyncEventsDropped (events
+  handled without a successful invocation), AsyncEventAgeMax (platform seconds from
+  acceptance to the end of handling), DestinationDeliveryFailures, DeadLetterErrors.
 """
 
 from __future__ import annotations
@@ -114,6 +117,11 @@ def metric_rows(
 
     invocations: defaultdict[tuple[str, str, float], list[TelemetryRecord]] = defaultdict(list)
     throttles: defaultdict[tuple[str, str, float], int] = defaultdict(int)
+    asynchronous: defaultdict[tuple[str, str, float], list[TelemetryRecord]] = defaultdict(list)
+    if by == "function":
+        for r in bus.records(kind=RecordKind.ASYNC):
+            if function_name is None or r.function_name == function_name:
+                asynchronous[(r.function_name, "", bucket(r.time))].append(r)
     for r in _invocations(bus):
         if function_name is None or r.function_name == function_name:
             invocations[(*group(r), bucket(r.time))].append(r)
@@ -132,7 +140,7 @@ def metric_rows(
         if reserved is None or reserved(r.function_name) is None
     ]
     rows: list[Row] = []
-    for key in sorted(set(invocations) | set(throttles)):
+    for key in sorted(set(invocations) | set(throttles) | set(asynchronous)):
         fn, sub, start = key
         recs = invocations.get(key, [])
         durations = [r.duration_ms for r in recs if r.duration_ms is not None]
@@ -164,5 +172,26 @@ def metric_rows(
             row["UnreservedConcurrentExecutions"] = _peak(in_bucket)
         else:
             row["UnreservedConcurrentExecutions"] = _peak(unreserved)
+        if by == "function":
+            row.update(_async_metrics(asynchronous.get(key, [])))
         rows.append(row)
     return rows
+
+
+def _async_metrics(records: list[TelemetryRecord]) -> Row:
+    def count(status: str, target: str | None = None) -> int:
+        return sum(
+            1
+            for r in records
+            if r.detail.get("status") == status
+            and (target is None or (r.detail.get("target") == "DeadLetter") == (target == "dlq"))
+        )
+
+    ages = [float(a) for r in records if isinstance(a := r.detail.get("age"), (int, float))]
+    return {
+        "AsyncEventsReceived": count("queued"),
+        "AsyncEventsDropped": count("failed") + count("dropped"),
+        "AsyncEventAgeMax": max(ages) if ages else None,
+        "DestinationDeliveryFailures": count("delivery-failed", "destination"),
+        "DeadLetterErrors": count("delivery-failed", "dlq"),
+    }

@@ -1,0 +1,77 @@
+"""The asynchronous-invocation subcommands of ``%lambda``: ``async`` (the queue's events)
+and ``destinations`` (a qualifier's event invoke config). A mixin of
+:class:`~sandbox.notebook.magics.LambdaMagics`, kept apart to keep that module small."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from sandbox import errors
+
+if TYPE_CHECKING:
+    from sandbox._sandbox import Sandbox
+    from sandbox.core.asyncinvoke import EventInvokeConfig
+
+__all__ = ["AsyncMagics"]
+
+
+class AsyncMagics:
+    if TYPE_CHECKING:
+
+        @property
+        def sandbox(self) -> Sandbox: ...
+
+    def _async(self, args: argparse.Namespace, cell: str | None) -> object:
+        from sandbox.notebook.magics import Table
+
+        events = self.sandbox.async_events(args.name)
+        rows = []
+        for e in events[-args.last :] if args.last else events:
+            deliveries = e["deliveries"] if isinstance(e["deliveries"], list) else []
+            sent = ", ".join(f"{d['target']}{'' if d['ok'] else ' (failed)'}" for d in deliveries)
+            rows.append(
+                (
+                    str(e["request_id"])[:8],
+                    str(e["function_arn"]).split(":function:", 1)[-1],
+                    e["state"],
+                    e["attempts"],
+                    e["outcome"] or "",
+                    sent or (e["reason"] or ""),
+                    e["origin"],
+                )
+            )
+        columns = ("RequestId", "Function", "State", "Attempts", "Outcome", "Sent to", "Origin")
+        return Table(columns, rows)
+
+    def _destinations(self, args: argparse.Namespace, cell: str | None) -> None:
+        sb = self.sandbox
+        name, _, qualifier = args.target.partition(":")
+        q = qualifier or None
+        if args.delete:
+            sb.delete_function_event_invoke_config(name, q)
+            print(f"{args.target}: asynchronous settings deleted (defaults apply)")
+            return
+        destinations: dict[str, object] = {}
+        if args.on_success is not None:
+            destinations["OnSuccess"] = {"Destination": args.on_success} if args.on_success else {}
+        if args.on_failure is not None:
+            destinations["OnFailure"] = {"Destination": args.on_failure} if args.on_failure else {}
+        changes: dict[str, Any] = {
+            "maximum_retry_attempts": args.retries,
+            "maximum_event_age_in_seconds": args.max_age,
+            "destination_config": destinations or None,
+        }
+        config: EventInvokeConfig
+        if any(v is not None for v in changes.values()):
+            try:
+                config = sb.update_function_event_invoke_config(name, q, **changes)
+            except errors.ResourceNotFoundException:
+                config = sb.put_function_event_invoke_config(name, q, **changes)
+        else:
+            config = sb.get_function_event_invoke_config(name, q)
+        print(
+            f"{config.function_arn.split(':function:', 1)[-1]}: retries {config.retries}, "
+            f"maximum age {config.maximum_age} s, on success -> {config.on_success or '-'}, "
+            f"on failure -> {config.on_failure or '-'}"
+        )
