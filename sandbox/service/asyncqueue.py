@@ -145,7 +145,7 @@ class AsyncQueue:
     def submit(self, resolved: ResolvedFunction, body: bytes, request_id: str) -> None:
         """Store an event (committed before this returns, so before the 202)."""
         ref = resolved.ref
-        with self._db.transaction() as conn:
+        with self._db.transaction(traffic=True) as conn:
             self._insert(
                 conn,
                 ref.account_id,
@@ -243,7 +243,7 @@ class AsyncQueue:
             if not due:
                 return []
             claimed: list[str] = []
-            with self._db.transaction() as conn:
+            with self._db.transaction(traffic=True) as conn:
                 for (request_id,) in due:
                     cursor = conn.execute(
                         "UPDATE async_events SET state='running', owner=? "
@@ -371,7 +371,7 @@ class AsyncQueue:
         self._requeue(event, due, reason)
 
     def _requeue(self, event: _Event, due: float, reason: str) -> None:
-        with self._db.transaction() as conn:
+        with self._db.transaction(traffic=True) as conn:
             conn.execute(
                 "UPDATE async_events SET state='queued', owner=NULL, due=?, attempts=?, "
                 "throttles=?, last_response=? WHERE request_id=? AND owner=?",
@@ -400,7 +400,7 @@ class AsyncQueue:
 
     def _requeue_after_crash(self, request_id: str) -> None:
         try:
-            with self._db.transaction() as conn:
+            with self._db.transaction(traffic=True) as conn:
                 conn.execute(
                     "UPDATE async_events SET state='queued', owner=NULL, due=?, "
                     "throttles=throttles+1 WHERE request_id=? AND owner=?",
@@ -503,7 +503,7 @@ class AsyncQueue:
         deliver: Callable[[sqlite3.Connection], list[Delivery]] | list[Delivery],
     ) -> None:
         now = self._clock.time()
-        with self._db.transaction() as conn:
+        with self._db.transaction(traffic=True) as conn:
             mine = conn.execute(
                 "SELECT 1 FROM async_events WHERE request_id=? AND owner=? AND state='running'",
                 (event.request_id, self._owner),
@@ -572,7 +572,7 @@ class AsyncQueue:
     def _recover(self) -> int:
         """Take back events left running by a process that is gone (platform time goes on
         across sessions: :mod:`sandbox.store.timeline`). Returns how many are pending."""
-        with self._db.transaction() as conn:
+        with self._db.transaction(traffic=True) as conn:
             for (owner,) in conn.execute(
                 "SELECT DISTINCT owner FROM async_events WHERE state='running'"
             ).fetchall():
@@ -601,7 +601,7 @@ class AsyncQueue:
         for thread in self._threads:
             thread.join(5.0)
         try:
-            with self._db.transaction() as conn:
+            with self._db.transaction(traffic=True) as conn:
                 conn.execute(
                     "UPDATE async_events SET state='queued', owner=NULL WHERE owner=? "
                     "AND state='running'",

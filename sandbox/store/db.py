@@ -258,8 +258,13 @@ class Database:
         return self._conn
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+    def transaction(self, *, traffic: bool = False) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception.
+
+        ``traffic=True`` marks a write that moves events or messages and changes no
+        configuration: :meth:`stamp` does not change for it (in this process), so caches of
+        functions and settings stay valid while an async queue is busy.
+        """
         with self._lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -269,7 +274,8 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            self._writes += 1
+            if not traffic:
+                self._writes += 1
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -283,8 +289,8 @@ class Database:
                 conn.execute("COMMIT")
 
     def stamp(self) -> tuple[int, int]:
-        """Changes whenever anything was committed, by this connection or another one
-        (``PRAGMA data_version``): a cheap check for caches of store contents."""
+        """Changes whenever anything was committed, by this connection (except traffic) or
+        another one (``PRAGMA data_version``): a cheap check for caches of store contents."""
         with self._lock:
             (version,) = self.conn.execute("PRAGMA data_version").fetchone()
             return int(version), self._writes
