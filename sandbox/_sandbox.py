@@ -198,9 +198,11 @@ class _Shared:
                 return
             self.closed = True
         if self.async_invoker is not None:
-            self.async_invoker.close()
+            self.async_invoker.stop()  # no new attempts; running ones end with the engine
         if self._engine is not None:
             self._engine.close()
+        if self.async_invoker is not None:
+            self.async_invoker.close()
         self.scheduler.close()
         self.db.close()
         if self.ephemeral:

@@ -23,6 +23,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,6 +172,8 @@ class EnvironmentProcess:
         self._sentinel = self._child.sentinel
         self._poll.register(self._sentinel, select.POLLIN)
         self.exit_info: ExitInfo | None = None
+        # one waiter at a time: the launcher hands each exit status out once
+        self._exit_lock = threading.Lock()
         self._closed = False
 
     # messages ---------------------------------------------------------------------------
@@ -518,8 +521,15 @@ class EnvironmentProcess:
         return self._frozen
 
     def wait_exit(self, timeout: float) -> ExitInfo | None:
-        if self.exit_info is None:
-            self.exit_info = self._child.wait_exit(timeout)
+        """The exit status, waiting up to ``timeout`` seconds. Several threads may ask (an
+        invocation that saw the runtime die, and a shutdown): the first one to get the
+        status from the launcher keeps it for the others."""
+        if self.exit_info is None and self._exit_lock.acquire(timeout=max(timeout, 0.0)):
+            try:
+                if self.exit_info is None:
+                    self.exit_info = self._child.wait_exit(timeout)
+            finally:
+                self._exit_lock.release()
         return self.exit_info
 
     def kill(self) -> None:

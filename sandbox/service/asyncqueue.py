@@ -25,7 +25,6 @@ once. Everything is on the telemetry bus as ``async`` records.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -34,30 +33,26 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.asyncinvoke import (
     AttemptResponse,
     Condition,
-    EventInvokeConfig,
-    dlq_error_message,
     failure_backoff,
-    invocation_record,
     retry_delay,
 )
 from sandbox.core.clock import Clock
 from sandbox.core.invocation import InvokeResult
 from sandbox.core.telemetry import RecordKind
 from sandbox.errors import (
+    InvalidRuntimeException,
     LambdaError,
     ResourceNotFoundException,
     SandboxClosedError,
     SandboxError,
-    ServiceException,
     TooManyRequestsException,
 )
-from sandbox.service.destinations import Delivery, deliver_dead_letter, deliver_record
+from sandbox.service.asyncoutcomes import AsyncOutcomes, QueuedEvent
 from sandbox.service.scheduler import Scheduler, Timer
 from sandbox.service.scope import ResolvedFunction
 from sandbox.service.telemetry import TelemetryBus
@@ -74,28 +69,7 @@ InvokerFor = Callable[[str, str], "InvokeService"]
 _LIVE_OWNERS: set[str] = set()  # queues open in this process
 
 
-@dataclass(slots=True)
-class _Event:
-    request_id: str
-    account: str
-    region: str
-    name: str
-    qualifier: str | None
-    payload: bytes
-    received: float
-    attempts: int
-    throttles: int
-    last_response: AttemptResponse | None
-
-    @property
-    def function_arn(self) -> str:
-        return (
-            f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}:"
-            f"{self.qualifier or '$LATEST'}"
-        )
-
-
-class AsyncQueue:
+class AsyncQueue(AsyncOutcomes):
     """The queue of ``Event`` invocations of one sandbox home (every account).
 
     Args:
@@ -292,7 +266,7 @@ class AsyncQueue:
                     self._wake_flag = True
                     self._cv.notify_all()
 
-    def _load(self, request_id: str) -> _Event | None:
+    def _load(self, request_id: str) -> QueuedEvent | None:
         rows = self._db.query(
             "SELECT account, region, name, qualifier, payload, received, attempts, throttles, "
             "last_response FROM async_events WHERE request_id=? AND owner=?",
@@ -302,7 +276,7 @@ class AsyncQueue:
             return None
         row: tuple[Any, ...] = rows[0]
         a, r, n, q, p, rec, att, thr, last = row
-        return _Event(
+        return QueuedEvent(
             request_id,
             str(a),
             str(r),
@@ -341,13 +315,21 @@ class AsyncQueue:
         except TooManyRequestsException as exc:
             self._back_off(event, expiry, f"throttled ({exc.reason})")
             return
-        except (ServiceException, SandboxError) as exc:
-            if isinstance(exc, SandboxClosedError):
-                raise
-            self._back_off(event, expiry, f"system error ({exc})")
+        except SandboxClosedError:
+            raise
+        except InvalidRuntimeException as exc:  # the sandbox cannot run it: no retry helps
+            self._drop(event, f"{exc.code}: {exc.message}")
             return
         except LambdaError as exc:
-            self._drop(event, f"{exc.code}: {exc.message}")
+            if exc.status_code < 500:
+                self._drop(event, f"{exc.code}: {exc.message}")
+                return
+            self._back_off(event, expiry, f"system error ({exc.code})")
+            return
+        except SandboxError as exc:
+            self._back_off(event, expiry, f"system error ({exc})")
+            return
+        if self._closed:  # the sandbox is closing: this answer may be the shutdown's
             return
         event.attempts += 1
         event.throttles = 0
@@ -365,12 +347,12 @@ class AsyncQueue:
             self._fail(event, Condition.RETRIES_EXHAUSTED, config, resolved)
 
     # outcomes -----------------------------------------------------------------------------
-    def _back_off(self, event: _Event, expiry: float, reason: str) -> None:
+    def _back_off(self, event: QueuedEvent, expiry: float, reason: str) -> None:
         event.throttles += 1
         due = min(self._clock.time() + failure_backoff(event.throttles), expiry)
         self._requeue(event, due, reason)
 
-    def _requeue(self, event: _Event, due: float, reason: str) -> None:
+    def _requeue(self, event: QueuedEvent, due: float, reason: str) -> None:
         with self._db.transaction(traffic=True) as conn:
             conn.execute(
                 "UPDATE async_events SET state='queued', owner=NULL, due=?, attempts=?, "
@@ -409,165 +391,6 @@ class AsyncQueue:
         except SandboxClosedError:
             pass
 
-    def _drop(self, event: _Event, reason: str) -> None:
-        self._complete(event, "Dropped", {"reason": reason}, [], [])
-
-    def _fail(
-        self,
-        event: _Event,
-        condition: Condition,
-        config: EventInvokeConfig,
-        resolved: ResolvedFunction,
-    ) -> None:
-        self._finish(event, condition, config, resolved)
-
-    def _finish(
-        self,
-        event: _Event,
-        condition: Condition,
-        config: EventInvokeConfig,
-        resolved: ResolvedFunction,
-    ) -> None:
-        """Deliver the record (and the dead letter) and mark the event handled, at once."""
-        now = self._clock.time()
-        response = (
-            event.last_response if condition is not Condition.ZERO_RESERVED_CONCURRENCY else None
-        )
-        record = invocation_record(
-            request_id=event.request_id,
-            function_arn=event.function_arn,
-            condition=condition,
-            approximate_invoke_count=event.attempts,
-            request_payload=_decode(event.payload),
-            timestamp=now,
-            response=response,
-        )
-        success = condition is Condition.SUCCESS
-        destination = config.on_success if success else config.on_failure
-        dead_letter = None if success else self._dead_letter_target(event, resolved, response)
-        queued: list[tuple[str, str, str]] = []
-
-        def enqueue(
-            conn: sqlite3.Connection,
-            account: str,
-            region: str,
-            name: str,
-            qualifier: str | None,
-            payload: bytes,
-            origin: str,
-        ) -> str:
-            new_id = self._insert(conn, account, region, name, qualifier, payload, origin)
-            queued.append((account, name, new_id))
-            return new_id
-
-        def deliver(conn: sqlite3.Connection) -> list[Delivery]:
-            out: list[Delivery] = []
-            if destination:
-                out.append(
-                    deliver_record(
-                        conn,
-                        "OnSuccess" if success else "OnFailure",
-                        destination,
-                        record,
-                        function_arn=event.function_arn,
-                        function_name=event.name,
-                        account_id=event.account,
-                        region=event.region,
-                        now=now,
-                        origin=f"destination of {event.request_id}",
-                        enqueue=enqueue,
-                    )
-                )
-            if dead_letter:
-                out.append(
-                    deliver_dead_letter(
-                        conn,
-                        dead_letter,
-                        event.payload,
-                        request_id=event.request_id,
-                        error_code="200" if response is not None else "429",
-                        error_message=dlq_error_message(response, _no_response(condition)),
-                        now=now,
-                    )
-                )
-            return out
-
-        self._complete(event, str(condition), {}, queued, deliver)
-
-    def _complete(
-        self,
-        event: _Event,
-        outcome: str,
-        detail: dict[str, object],
-        queued: list[tuple[str, str, str]],
-        deliver: Callable[[sqlite3.Connection], list[Delivery]] | list[Delivery],
-    ) -> None:
-        now = self._clock.time()
-        with self._db.transaction(traffic=True) as conn:
-            mine = conn.execute(
-                "SELECT 1 FROM async_events WHERE request_id=? AND owner=? AND state='running'",
-                (event.request_id, self._owner),
-            ).fetchone()
-            if mine is None:  # the sandbox closed and gave the event back meanwhile
-                return
-            deliveries = deliver(conn) if callable(deliver) else deliver
-            detail = {**detail, "deliveries": [d.as_dict() for d in deliveries]}
-            conn.execute(
-                "UPDATE async_events SET state='done', owner=NULL, outcome=?, detail=?, "
-                "finished=?, attempts=?, last_response=? WHERE request_id=?",
-                (
-                    outcome,
-                    json.dumps(detail),
-                    now,
-                    event.attempts,
-                    None if event.last_response is None else event.last_response.to_json(),
-                    event.request_id,
-                ),
-            )
-        status = {"Success": "succeeded", "Dropped": "dropped"}.get(outcome, "failed")
-        self._bus.emit(
-            RecordKind.ASYNC,
-            function_name=event.name,
-            request_id=event.request_id,
-            account_id=event.account,
-            detail={
-                "status": status,
-                "condition": outcome,
-                "attempts": event.attempts,
-                "age": now - event.received,
-                **({"reason": detail["reason"]} if "reason" in detail else {}),
-            },
-        )
-        for delivery in deliveries:
-            self._bus.emit(
-                RecordKind.ASYNC,
-                function_name=event.name,
-                request_id=event.request_id,
-                account_id=event.account,
-                detail={
-                    "status": "delivered" if delivery.ok else "delivery-failed",
-                    **delivery.as_dict(),
-                },
-            )
-        for account, name, new_id in queued:
-            self._emit_queued(account, name, new_id, f"destination of {event.request_id}")
-        if queued:
-            self._wake()
-
-    def _dead_letter_target(
-        self, event: _Event, resolved: ResolvedFunction, response: AttemptResponse | None
-    ) -> str | None:
-        """The dead-letter queue of the version that ran (it is version configuration)."""
-        config = resolved.config
-        if response is not None and response.executed_version != config.version:
-            try:
-                config = self._invoker_for(
-                    event.account, event.region
-                ).functions.version_configuration(event.name, response.executed_version)
-            except ResourceNotFoundException:
-                pass
-        return config.dead_letter_target_arn
-
     # restart and shutdown -----------------------------------------------------------------
     def _recover(self) -> int:
         """Take back events left running by a process that is gone (platform time goes on
@@ -587,19 +410,24 @@ class AsyncQueue:
             ).fetchone()
         return int(pending)
 
-    def close(self) -> None:
-        """Stop; events still running go back to the queue for the next session."""
+    def stop(self) -> None:
+        """Stop taking events (the first half of :meth:`close`, before the engine stops)."""
         with self._cv:
-            if self._closed:
-                return
             self._closed = True
             self._cv.notify_all()
         if self._timer is not None:
             self._timer.cancel()
+
+    def close(self) -> None:
+        """Stop; events still running go back to the queue for the next session."""
+        if self._owner not in _LIVE_OWNERS:
+            return
+        self.stop()
         for _ in range(self._workers):
             self._work.put(None)
+        deadline = time.monotonic() + 5.0
         for thread in self._threads:
-            thread.join(5.0)
+            thread.join(max(0.0, deadline - time.monotonic()))
         try:
             with self._db.transaction(traffic=True) as conn:
                 conn.execute(
@@ -627,23 +455,8 @@ def _owner_alive(owner: str) -> bool:
     return True
 
 
-def _decode(payload: bytes) -> object:
-    if not payload:
-        return {}
-    try:
-        return json.loads(payload)
-    except ValueError:
-        return payload.decode(errors="replace")
-
-
 def _response(result: InvokeResult) -> AttemptResponse:
     payload = result.payload
     if isinstance(payload, bytes):
         payload = payload.decode(errors="replace")
     return AttemptResponse(result.executed_version or "$LATEST", result.function_error, payload)
-
-
-def _no_response(condition: Condition) -> str:
-    if condition is Condition.ZERO_RESERVED_CONCURRENCY:
-        return "The function's reserved concurrency is 0: the event was not processed."
-    return "The event was throttled until it exceeded its maximum age."
