@@ -27,9 +27,13 @@ from sandbox._api.events import EventsAPI
 from sandbox._api.functions import FunctionsAPI
 from sandbox._api.invoke import InvokeAPI
 from sandbox._api.layers import LayersAPI
+from sandbox._api.mappings import MappingsAPI
 from sandbox._api.observe import ObserveAPI
+from sandbox._api.permissions import PermissionsAPI
 from sandbox._api.plots import PlotsAPI
 from sandbox._api.resources import ResourcesAPI
+from sandbox._api.streams import StreamsAPI
+from sandbox._api.urls import FunctionUrlAPI
 from sandbox.core.clock import Clock
 from sandbox.core.concurrency import AccountLimits
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
@@ -230,6 +234,10 @@ class Sandbox(
     PlotsAPI,
     EventsAPI,
     ResourcesAPI,
+    PermissionsAPI,
+    MappingsAPI,
+    FunctionUrlAPI,
+    StreamsAPI,
 ):
     """A local AWS Lambda: functions, versions, aliases, layers and their execution.
 

@@ -21,6 +21,8 @@ class RecordKind(StrEnum):
     LOG = "log"  # a log line (instant)
     THROTTLE = "throttle"  # a request refused by a concurrency or rate limit (instant)
     ASYNC = "async"  # an asynchronous event queued, retried, handled or delivered (instant)
+    TRIGGER = "trigger"  # a service (topic, bucket, rule, schedule, URL) invoked a function
+    POLL = "poll"  # an event source mapping polled, formed a batch, or settled its records
 
 
 class Phase(StrEnum):

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sandbox.errors import SandboxClosedError, StoreError
+from sandbox.store.schema import FEATURE_MIGRATIONS
 
 __all__ = ["Database"]
 
@@ -210,6 +211,7 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (bucket, object_key)
     );
     """,
+    *FEATURE_MIGRATIONS,  # 7 and later: sandbox/store/schema/
 )
 
 
