@@ -15,6 +15,7 @@ Hierarchy::
         ├── InvalidParameterValueException        400  a parameter value is not allowed
         ├── InvalidRequestContentException        400  the request body is not valid JSON
         ├── CodeStorageExceededException          400  code storage quota
+        ├── PolicyLengthExceededException         400  a resource-based policy over 20 KB
         ├── ResourceInUseException                400  the resource is being changed
         ├── RecursiveInvocationException          400  a recursive loop was stopped
         ├── AccessDeniedException                 403  another account's resource, not granted
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidRuntimeException",
     "InvalidZipFileException",
     "LambdaError",
+    "PolicyLengthExceededException",
     "PreconditionFailedException",
     "ProvisionedConcurrencyConfigNotFoundException",
     "RecursiveInvocationException",
@@ -124,6 +126,11 @@ class InvalidRequestContentException(LambdaError):
 
 class CodeStorageExceededException(LambdaError):
     code = "CodeStorageExceededException"
+    status_code = 400
+
+
+class PolicyLengthExceededException(LambdaError):
+    code = "PolicyLengthExceededException"
     status_code = 400
 
 
