@@ -16,6 +16,7 @@ import stat
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
@@ -110,6 +111,7 @@ class _Shared:
         self.async_invoker: AsyncQueue | None = None
         self._invokers: dict[tuple[str, str], InvokeService] = {}
         self.services: list[FunctionService] = []
+        self.closers: list[Callable[[], None]] = []  # run first by close(): function URLs
         self.closed = False
         self.lock = threading.RLock()
 
@@ -201,6 +203,9 @@ class _Shared:
             if self.closed:
                 return
             self.closed = True
+        for closer in self.closers:  # servers that start invocations stop taking requests
+            with contextlib.suppress(Exception):
+                closer()
         if self.async_invoker is not None:
             self.async_invoker.stop()  # no new attempts; running ones end with the engine
         if self._engine is not None:
