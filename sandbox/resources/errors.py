@@ -21,7 +21,13 @@ Hierarchy::
         │   ├── InvalidParameterValue         400
         │   ├── MissingParameter              400
         │   ├── InvalidAddress                400
-        │   └── UnsupportedOperation          400  AWS.SimpleQueueService.UnsupportedOperation
+        │   ├── UnsupportedOperation          400  AWS.SimpleQueueService.UnsupportedOperation
+        │   ├── MessageNotInflight            400  AWS.SimpleQueueService.MessageNotInflight
+        │   ├── EmptyBatchRequest             400  AWS.SimpleQueueService.EmptyBatchRequest
+        │   ├── TooManyEntriesInBatchRequest  400  AWS.SimpleQueueService.TooManyEntriesIn...
+        │   ├── BatchEntryIdsNotDistinct      400  AWS.SimpleQueueService.BatchEntryIdsNot...
+        │   ├── InvalidBatchEntryId           400  AWS.SimpleQueueService.InvalidBatchEntryId
+        │   └── BatchRequestTooLong           400  AWS.SimpleQueueService.BatchRequestTooLong
         ├── SNSError                          Amazon SNS
         │   ├── NotFound                      404
         │   ├── InvalidParameter              400
@@ -29,7 +35,9 @@ Hierarchy::
         ├── EventBridgeError                  Amazon EventBridge
         │   ├── ResourceNotFoundException     400
         │   ├── ResourceAlreadyExistsException 400
-        │   └── ValidationException           400
+        │   ├── ValidationException           400
+        │   ├── InvalidEventPatternException  400
+        │   └── LimitExceededException        400
         └── S3Error                           Amazon S3
             ├── NoSuchBucket                  404
             ├── NoSuchKey                     404
@@ -53,20 +61,27 @@ from sandbox.errors import SandboxError
 
 __all__ = [
     "AccessDenied",
+    "BatchEntryIdsNotDistinct",
+    "BatchRequestTooLong",
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "BucketNotEmpty",
+    "EmptyBatchRequest",
     "EventBridgeError",
     "IllegalLocationConstraintException",
     "InvalidAddress",
     "InvalidArgument",
     "InvalidAttributeName",
     "InvalidAttributeValue",
+    "InvalidBatchEntryId",
     "InvalidBucketName",
+    "InvalidEventPatternException",
     "InvalidMessageContents",
     "InvalidParameter",
     "InvalidParameterValue",
     "KeyTooLongError",
+    "LimitExceededException",
+    "MessageNotInflight",
     "MissingParameter",
     "NoSuchBucket",
     "NoSuchKey",
@@ -82,6 +97,7 @@ __all__ = [
     "SNSError",
     "SQSError",
     "ServiceError",
+    "TooManyEntriesInBatchRequest",
     "UnsupportedOperation",
     "ValidationException",
     "error_for",
@@ -166,6 +182,30 @@ class UnsupportedOperation(SQSError):
     code = "AWS.SimpleQueueService.UnsupportedOperation"
 
 
+class MessageNotInflight(SQSError):
+    code = "AWS.SimpleQueueService.MessageNotInflight"
+
+
+class EmptyBatchRequest(SQSError):
+    code = "AWS.SimpleQueueService.EmptyBatchRequest"
+
+
+class TooManyEntriesInBatchRequest(SQSError):
+    code = "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+
+
+class BatchEntryIdsNotDistinct(SQSError):
+    code = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+
+
+class InvalidBatchEntryId(SQSError):
+    code = "AWS.SimpleQueueService.InvalidBatchEntryId"
+
+
+class BatchRequestTooLong(SQSError):
+    code = "AWS.SimpleQueueService.BatchRequestTooLong"
+
+
 # SNS -----------------------------------------------------------------------------------------
 class SNSError(ServiceError):
     service = "sns"
@@ -199,6 +239,14 @@ class ResourceAlreadyExistsException(EventBridgeError):
 
 class ValidationException(EventBridgeError):
     code = "ValidationException"
+
+
+class InvalidEventPatternException(EventBridgeError):
+    code = "InvalidEventPatternException"
+
+
+class LimitExceededException(EventBridgeError):
+    code = "LimitExceededException"
 
 
 # S3 ------------------------------------------------------------------------------------------
@@ -266,12 +314,20 @@ _BY_SERVICE_CODE: dict[tuple[str, str], type[ServiceError]] = {
         MissingParameter,
         InvalidAddress,
         UnsupportedOperation,
+        MessageNotInflight,
+        EmptyBatchRequest,
+        TooManyEntriesInBatchRequest,
+        BatchEntryIdsNotDistinct,
+        InvalidBatchEntryId,
+        BatchRequestTooLong,
         NotFound,
         InvalidParameter,
         ParameterValueInvalid,
         ResourceNotFoundException,
         ResourceAlreadyExistsException,
         ValidationException,
+        InvalidEventPatternException,
+        LimitExceededException,
         NoSuchBucket,
         NoSuchKey,
         BucketAlreadyExists,

@@ -1,20 +1,24 @@
-"""A local Amazon SQS: standard queues that hold, hide and hand out messages.
+"""A local Amazon SQS: standard and FIFO queues that hold, hide, order and redrive messages.
 
 Why it exists: a Lambda destination or dead-letter queue is where a failed asynchronous
-event ends up, and a student should be able to open that queue and read the record, with
-the same calls and the same answers as boto3's ``sqs`` client. Messages live in the
-sandbox's store, so they survive a kernel restart; visibility timeouts, delays and retention
-run on the sandbox clock.
+event ends up, and a queue is the classic event source of a function (an event source
+mapping polls it); a student should be able to send, receive and watch messages with the
+same calls and the same answers as boto3's ``sqs`` client. Messages live in the sandbox's
+store, so they survive a kernel restart; visibility timeouts, delays, retention and FIFO
+deduplication run on the sandbox clock.
 
-Not yet: FIFO queues can be created and described but not sent to (SQS wants a
-``MessageGroupId``); redrive to a dead-letter queue, ``ChangeMessageVisibility`` and the
-batch calls arrive with the triggers feature.
+The rules live next door: input checks and SQS's messages in
+:mod:`sandbox.resources.queue_rules`, the batch calls in
+:mod:`sandbox.resources.queue_batches`, receiving, redrive and FIFO ordering in
+:mod:`sandbox.store.queue_messages` (shared with Lambda's poller).
+
+Not yet: RedriveAllowPolicy, dead-letter queue redrive back to the source (the
+StartMessageMoveTask family), tags, ReceiveRequestAttemptId, high-throughput FIFO limits.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import base64
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -24,82 +28,42 @@ from typing import Any, ClassVar
 from sandbox.core.clock import Clock
 from sandbox.resources import errors
 from sandbox.resources.errors import (
-    InvalidAddress,
     InvalidAttributeName,
     InvalidAttributeValue,
-    InvalidMessageContents,
     InvalidParameterValue,
-    MissingParameter,
     PurgeQueueInProgress,
     QueueDoesNotExist,
     QueueNameExists,
-    ReceiptHandleIsInvalid,
-    ServiceError,
-    UnsupportedOperation,
     error_for,
 )
+from sandbox.resources.queue_batches import BatchCalls
+from sandbox.resources.queue_rules import (
+    KNOWN_QUEUE_ATTRIBUTES,
+    SYSTEM_ATTRIBUTES,
+    check_attributes,
+    check_body,
+    check_delay,
+    check_message_attributes,
+    check_message_id,
+    check_queue_name,
+    check_redrive_target,
+    check_visibility_timeout,
+    delete_error,
+    parse_queue,
+    visibility_error,
+)
+from sandbox.store import queue_messages as messages
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources
 from sandbox.store.db import Database
-from sandbox.store.resource_rows import (
-    FIFO_QUEUE_DEFAULTS,
-    MAX_MESSAGE_BYTES,
-    QUEUE_DEFAULTS,
-    MessageAttributes,
-    QueueRow,
-    ResourceRef,
-    get_queue,
-    parse_arn,
-)
+from sandbox.store.resource_rows import MessageAttributes, QueueRow, ResourceRef, get_queue
 
 __all__ = ["SQSClient", "check_message_attributes"]
 
-# CreateQueue API reference, QueueName
-_STANDARD_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_FIFO_NAME = re.compile(r"[A-Za-z0-9_-]{1,75}\.fifo")
-_URL = re.compile(
-    r"^https?://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<account>\d{12})/"
-    r"(?P<name>[A-Za-z0-9_.-]+)/?$"
-)
-# SendMessage API reference: the characters a message may hold
-_INVALID_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-
-# SetQueueAttributes API reference: the settable attributes and their ranges
-_INTEGER_RANGES = {
-    "DelaySeconds": (0, 900),
-    "MaximumMessageSize": (1024, MAX_MESSAGE_BYTES),
-    "MessageRetentionPeriod": (60, 1_209_600),
-    "ReceiveMessageWaitTimeSeconds": (0, 20),
-    "VisibilityTimeout": (0, 43_200),
-    "KmsDataKeyReusePeriodSeconds": (60, 86_400),
-}
-_BOOLEANS = {"SqsManagedSseEnabled", "FifoQueue", "ContentBasedDeduplication"}
-_CHOICES = {
-    "DeduplicationScope": {"messageGroup", "queue"},
-    "FifoThroughputLimit": {"perQueue", "perMessageGroupId"},
-}
-_FREE_TEXT = {"Policy", "KmsMasterKeyId"}
-_FIFO_ONLY = {"ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"}
-_LATER = {"RedrivePolicy", "RedriveAllowPolicy"}
-_COMPUTED = (
-    "QueueArn",
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-    "CreatedTimestamp",
-    "LastModifiedTimestamp",
-)
-_SYSTEM_ATTRIBUTES = (
-    "SenderId",
-    "SentTimestamp",
-    "ApproximateReceiveCount",
-    "ApproximateFirstReceiveTimestamp",
-)
 _LONG_POLL_INTERVAL = 0.05  # real seconds between looks at the store while long polling
 
 
-class SQSClient:
+class SQSClient(BatchCalls):
     """Amazon SQS for one account and region: boto3's ``sqs`` client in snake_case.
 
     A queue is named by its URL (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``) or its
@@ -128,18 +92,27 @@ class SQSClient:
         """Create a queue, or return the URL of the existing one when every attribute given
         has the same value (CreateQueue is idempotent only then).
 
+        A ``RedrivePolicy`` (``'{"deadLetterTargetArn": ARN, "maxReceiveCount": N}'``) names
+        an existing queue of the same type as the dead-letter queue, N in 1-1000.
+
         Raises:
-            InvalidParameterValue: the name breaks SQS's rules.
+            InvalidParameterValue: the name breaks SQS's rules, or the redrive policy does.
             InvalidAttributeName, InvalidAttributeValue: an attribute is unknown or invalid.
             QueueNameExists: the queue exists with a different value for an attribute given.
-            UnsupportedOperation: RedrivePolicy and RedriveAllowPolicy (not yet supported).
+            UnsupportedOperation: RedriveAllowPolicy (not supported).
         """
         given = dict(attributes or {})
         fifo = str(given.get("FifoQueue", "false")).lower() == "true"
-        _check_queue_name(queue_name, fifo)
-        checked = _check_attributes(given, fifo=fifo)
+        check_queue_name(queue_name, fifo)
+        checked = check_attributes(given, fifo=fifo)
+        if checked.get("RedrivePolicy") == "":
+            del checked["RedrivePolicy"]  # no policy: the default
         ref = ResourceRef("sqs", self.account_id, self.region, queue_name)
         with self._db.transaction() as conn:
+            if "RedrivePolicy" in checked:
+                check_redrive_target(
+                    conn, given["RedrivePolicy"], checked["RedrivePolicy"], fifo=fifo
+                )
             existing = get_queue(conn, ref)
             if existing is None:
                 admin.create_queue(conn, ref, checked, self._clock.time())
@@ -150,7 +123,7 @@ class SQSClient:
                             "A queue already exists with the same name and a different value "
                             f"for attribute {name}"
                         )
-        return {"QueueUrl": _url(ref)}
+        return {"QueueUrl": messages.queue_url(ref)}
 
     def get_queue_url(
         self, queue_name: str, queue_owner_aws_account_id: str | None = None
@@ -164,15 +137,55 @@ class SQSClient:
         ref = ResourceRef("sqs", account, self.region, queue_name)
         with self._db.read() as conn:
             self._queue(conn, ref.arn)
-        return {"QueueUrl": _url(ref)}
+        return {"QueueUrl": messages.queue_url(ref)}
 
     def list_queues(self, queue_name_prefix: str | None = None) -> dict[str, list[str]]:
         """The URLs of this account's queues in this region (at most 1,000), by name;
         ``{}`` when there are none, as SQS omits ``QueueUrls``."""
         with self._db.read() as conn:
             names = admin.list_queues(conn, self.account_id, self.region, queue_name_prefix or "")
-        urls = [_url(ResourceRef("sqs", self.account_id, self.region, n)) for n in names]
+        urls = [
+            messages.queue_url(ResourceRef("sqs", self.account_id, self.region, n)) for n in names
+        ]
         return {"QueueUrls": urls[:1000]} if urls else {}
+
+    def list_dead_letter_source_queues(
+        self, queue_url: str, next_token: str | None = None, max_results: int | None = None
+    ) -> dict[str, Any]:
+        """The URLs of the queues whose RedrivePolicy names this queue as dead-letter queue,
+        by name. As SQS answers: ``queueUrls`` (lower-case q, always present); with
+        ``max_results`` (1-1000) a page, and ``NextToken`` when there is more.
+
+        Raises:
+            QueueDoesNotExist: no such queue.
+            InvalidParameterValue: ``max_results`` out of range, or a foreign ``next_token``.
+        """
+        if max_results is not None and not (
+            isinstance(max_results, int) and 1 <= max_results <= 1000
+        ):
+            raise InvalidParameterValue(
+                f"Value {max_results} for parameter MaxResults is invalid. "
+                "Reason: MaxResults must be an integer between 1 and 1000."
+            )
+        with self._db.read() as conn:
+            queue = self._queue(conn, queue_url)
+            names = messages.dead_letter_sources(conn, queue)
+        if next_token is not None:
+            try:
+                after = base64.urlsafe_b64decode(next_token.encode()).decode()
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                raise InvalidParameterValue("Invalid NextToken value.") from None
+            names = [n for n in names if n > after]
+        page = names if max_results is None else names[:max_results]
+        answer: dict[str, Any] = {
+            "queueUrls": [
+                messages.queue_url(ResourceRef("sqs", queue.ref.account, queue.ref.region, n))
+                for n in page
+            ]
+        }
+        if len(page) < len(names):
+            answer["NextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+        return answer
 
     def delete_queue(self, queue_url: str) -> None:
         """Delete a queue and every message in it.
@@ -210,23 +223,22 @@ class SQSClient:
         }
         if "All" in names:
             return {"Attributes": everything}
-        known = set(_COMPUTED) | set(QUEUE_DEFAULTS) | set(FIFO_QUEUE_DEFAULTS) | _FREE_TEXT
-        known |= set(_INTEGER_RANGES) | _LATER
         chosen = {}
         for name in names:
-            if name not in known:
+            if name not in KNOWN_QUEUE_ATTRIBUTES:
                 raise InvalidAttributeName(f"Unknown Attribute {name}.")
             if name in everything:
                 chosen[name] = everything[name]
         return {"Attributes": chosen} if chosen else {}
 
     def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
-        """Change settable attributes; the others keep their values.
+        """Change settable attributes; the others keep their values. An empty
+        ``RedrivePolicy`` removes the queue's redrive policy.
 
         Raises:
             QueueDoesNotExist: no such queue.
-            InvalidAttributeName, InvalidAttributeValue: an attribute is unknown or invalid
-                (a queue's type cannot change).
+            InvalidAttributeName, InvalidAttributeValue, InvalidParameterValue: an attribute
+                is unknown or invalid (a queue's type cannot change).
         """
         given = dict(attributes)
         with self._db.transaction() as conn:
@@ -236,7 +248,11 @@ class SQSClient:
                     "Invalid value for the parameter FifoQueue. "
                     "Reason: Modifying queue type is not supported."
                 )
-            checked = _check_attributes(given, fifo=queue.fifo)
+            checked = check_attributes(given, fifo=queue.fifo)
+            if checked.get("RedrivePolicy"):
+                check_redrive_target(
+                    conn, given["RedrivePolicy"], checked["RedrivePolicy"], fifo=queue.fifo
+                )
             admin.set_queue_attributes(conn, queue.ref, checked, self._clock.time())
 
     def purge_queue(self, queue_url: str) -> None:
@@ -263,53 +279,42 @@ class SQSClient:
         message_body: str,
         message_attributes: MessageAttributes | None = None,
         delay_seconds: int | None = None,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
     ) -> dict[str, str]:
         """Put a message on the queue.
 
+        A FIFO queue needs ``message_group_id`` and, unless it has
+        ContentBasedDeduplication, ``message_deduplication_id``; a message whose
+        deduplication id was sent in the last 5 minutes is accepted, answered with the
+        first message's MessageId and SequenceNumber, and not queued again. FIFO queues
+        delay per queue only (``delay_seconds`` must be absent or 0).
+
         Returns:
-            ``MessageId``, ``MD5OfMessageBody`` and, with attributes,
-            ``MD5OfMessageAttributes`` (SQS's digests, checked by the SDKs).
+            ``MessageId``, ``MD5OfMessageBody``, with attributes ``MD5OfMessageAttributes``
+            (SQS's digests, checked by the SDKs) and, on a FIFO queue, ``SequenceNumber``.
 
         Raises:
             QueueDoesNotExist: no such queue.
-            MissingParameter: an empty body, or a FIFO queue (no MessageGroupId yet).
+            MissingParameter: an empty body, or a FIFO queue without a message group.
             InvalidMessageContents: a character SQS does not allow.
-            InvalidParameterValue: a bad delay or attribute, or the message is too long.
+            InvalidParameterValue: a bad delay, id or attribute, or the message is too long.
         """
-        if not isinstance(message_body, str) or message_body == "":
-            raise MissingParameter("The request must contain the parameter MessageBody.")
-        if bad := _INVALID_CHARACTER.search(message_body):
-            raise InvalidMessageContents(
-                f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message "
-                "body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | "
-                "#xE000 to #xFFFD | #x10000 to #x10FFFF"
-            )
-        if delay_seconds is not None and not 0 <= delay_seconds <= 900:
-            raise InvalidParameterValue(
-                f"Value {delay_seconds} for parameter DelaySeconds is invalid. "
-                "Reason: DelaySeconds must be >= 0 and <= 900."
-            )
-        check_message_attributes(message_attributes, InvalidParameterValue)
-        with self._db.transaction() as conn:
+        self._check_message(
+            message_body, message_attributes, delay_seconds, message_group_id,
+            message_deduplication_id,
+        )  # fmt: skip
+        with self._db.transaction(traffic=True) as conn:
             queue = self._queue(conn, queue_url)
-            try:
-                message_id = resources.send_message(
-                    conn,
-                    queue.ref.arn,
-                    message_body,
-                    message_attributes=message_attributes or None,
-                    now=self._clock.time(),
-                    delay_seconds=delay_seconds,
-                    sender_id=self.account_id,
-                )
-            except resources.DeliveryRejected as exc:
-                raise error_for("sqs", exc.code, exc.message) from exc
-        answer = {"MessageId": message_id, "MD5OfMessageBody": resources.md5_of_body(message_body)}
-        if message_attributes:
-            answer["MD5OfMessageAttributes"] = resources.md5_of_message_attributes(
-                message_attributes
+            return self._send(
+                conn,
+                queue,
+                message_body,
+                message_attributes,
+                delay_seconds,
+                message_group_id,
+                message_deduplication_id,
             )
-        return answer
 
     def receive_message(
         self,
@@ -326,7 +331,10 @@ class SQSClient:
         Each message received becomes invisible for ``visibility_timeout`` seconds of
         sandbox time (default: the queue's VisibilityTimeout), its ApproximateReceiveCount
         goes up by one and it carries a new ``ReceiptHandle``; delete it with that handle
-        before the timeout ends, or it is handed out again.
+        before the timeout ends, or it is handed out again. With a RedrivePolicy, a message
+        already received maxReceiveCount times moves to the dead-letter queue instead. A
+        FIFO queue hands out each message group in order, and nothing of a group while one
+        of its messages is in flight.
 
         ``wait_time_seconds`` (0-20, default the queue's ReceiveMessageWaitTimeSeconds) long
         polls: with no message at hand the call waits for one to arrive, at most that long
@@ -335,8 +343,9 @@ class SQSClient:
 
         ``attribute_names`` / ``message_system_attribute_names`` choose system attributes
         (``All``, ``SenderId``, ``SentTimestamp``, ``ApproximateReceiveCount``,
-        ``ApproximateFirstReceiveTimestamp``); ``message_attribute_names`` chooses message
-        attributes (``All``, ``.*``, a name, or a ``prefix.*``).
+        ``ApproximateFirstReceiveTimestamp``, ``SequenceNumber``, ``MessageGroupId``,
+        ``MessageDeduplicationId``, ``DeadLetterQueueSourceArn``); ``message_attribute_names``
+        chooses message attributes (``All``, ``.*``, a name, or a ``prefix.*``).
 
         Returns:
             ``{"Messages": [...]}``, or ``{}`` when there is none (SQS omits the key).
@@ -346,11 +355,8 @@ class SQSClient:
                 f"Value {max_number_of_messages} for parameter MaxNumberOfMessages is invalid. "
                 "Reason: Must be between 1 and 10, if provided."
             )
-        if visibility_timeout is not None and not 0 <= visibility_timeout <= 43_200:
-            raise InvalidParameterValue(
-                f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. "
-                "Reason: Must be between 0 and 43200, if provided."
-            )
+        if visibility_timeout is not None:
+            check_visibility_timeout(visibility_timeout)
         if wait_time_seconds is not None and not 0 <= wait_time_seconds <= 20:
             raise InvalidParameterValue(
                 f"Value {wait_time_seconds} for parameter WaitTimeSeconds is invalid. "
@@ -358,17 +364,17 @@ class SQSClient:
             )
         system = [*(attribute_names or []), *(message_system_attribute_names or [])]
         for name in system:
-            if name != "All" and name not in _SYSTEM_ATTRIBUTES:
+            if name != "All" and name not in SYSTEM_ATTRIBUTES:
                 raise InvalidAttributeName(f"Unknown Attribute {name}.")
         deadline: float | None = None
         while True:
-            with self._db.transaction() as conn:
+            with self._db.transaction(traffic=True) as conn:
                 queue = self._queue(conn, queue_url)
                 attributes = queue.attributes
                 timeout = visibility_timeout
                 if timeout is None:
                     timeout = int(attributes["VisibilityTimeout"])
-                stored = admin.receive_messages(
+                received = messages.receive(
                     conn,
                     queue,
                     max_number=max_number_of_messages,
@@ -381,34 +387,106 @@ class SQSClient:
                     wait = int(attributes["ReceiveMessageWaitTimeSeconds"])
                 deadline = time.monotonic() + self._real_wait(wait)
             remaining = deadline - time.monotonic()
-            if stored or remaining <= 0:
+            if received or remaining <= 0:
                 break
             time.sleep(min(_LONG_POLL_INTERVAL, remaining))
-        messages = [_message(m, system, list(message_attribute_names or [])) for m in stored]
-        return {"Messages": messages} if messages else {}
+        wanted = list(message_attribute_names or [])
+        shaped = [_message(m, system, wanted) for m in received]
+        return {"Messages": shaped} if shaped else {}
 
     def delete_message(self, queue_url: str, receipt_handle: str) -> None:
-        """Delete the message received with ``receipt_handle``. A handle from an earlier
-        receive of a message received again since deletes nothing (SQS: "the request
-        succeeds, but the message might not be deleted").
+        """Delete the message received with ``receipt_handle``. On a standard queue, a
+        handle from an earlier receive of a message received again since deletes nothing
+        (SQS: "the request succeeds, but the message might not be deleted"); a FIFO queue
+        refuses it, and a handle whose visibility timeout has ended.
 
         Raises:
             QueueDoesNotExist: no such queue.
             ReceiptHandleIsInvalid: the handle is not one this queue gave out.
+            InvalidParameterValue: a FIFO handle that has expired.
         """
-        with self._db.transaction() as conn:
+        with self._db.transaction(traffic=True) as conn:
             queue = self._queue(conn, queue_url)
-            if not admin.delete_message(conn, queue.ref, receipt_handle):
-                raise ReceiptHandleIsInvalid(
-                    f'The input receipt handle "{receipt_handle}" is not a valid receipt handle.'
-                )
+            outcome = messages.delete_message(conn, queue, receipt_handle, self._clock.time())
+            if error := delete_error(outcome, receipt_handle):
+                raise error
+
+    def change_message_visibility(
+        self, queue_url: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        """Make a message in flight visible again ``visibility_timeout`` seconds (0-43200)
+        from now: 0 hands it back at once, more keeps it longer. The timeout counts from
+        this call, and a message may not stay invisible past 12 hours from its receive.
+
+        Raises:
+            QueueDoesNotExist: no such queue.
+            ReceiptHandleIsInvalid: the handle is not one this queue gave out.
+            InvalidParameterValue: a timeout out of range or past the 12 hours, or a handle
+                whose message is deleted or was received again since.
+            MessageNotInflight: the message's visibility timeout has already ended.
+        """
+        check_visibility_timeout(visibility_timeout)
+        with self._db.transaction(traffic=True) as conn:
+            queue = self._queue(conn, queue_url)
+            outcome = messages.change_visibility(
+                conn, queue, receipt_handle, visibility_timeout, self._clock.time()
+            )
+            if error := visibility_error(outcome, receipt_handle, visibility_timeout):
+                raise error
 
     # helpers --------------------------------------------------------------------------------
     def _queue(self, conn: sqlite3.Connection, queue_url: str) -> QueueRow:
-        queue = get_queue(conn, _parse_queue(queue_url))
+        queue = get_queue(conn, parse_queue(queue_url))
         if queue is None:
             raise QueueDoesNotExist("The specified queue does not exist.")
         return queue
+
+    @staticmethod
+    def _check_message(
+        body: object,
+        attributes: MessageAttributes | None,
+        delay_seconds: object,
+        group_id: object,
+        deduplication_id: object,
+    ) -> None:
+        """The checks of a message that need no queue."""
+        check_body(body)
+        check_delay(delay_seconds)
+        check_message_attributes(attributes, InvalidParameterValue)
+        check_message_id("MessageGroupId", group_id)
+        check_message_id("MessageDeduplicationId", deduplication_id)
+
+    def _send(
+        self,
+        conn: sqlite3.Connection,
+        queue: QueueRow,
+        body: str,
+        attributes: MessageAttributes | None,
+        delay_seconds: int | None,
+        group_id: str | None,
+        deduplication_id: str | None,
+    ) -> dict[str, str]:
+        """Send a checked message; SendMessage's answer."""
+        try:
+            sent = messages.send(
+                conn,
+                queue.ref.arn,
+                body,
+                message_attributes=attributes or None,
+                now=self._clock.time(),
+                delay_seconds=delay_seconds,
+                sender_id=self.account_id,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+            )
+        except resources.DeliveryRejected as exc:
+            raise error_for("sqs", exc.code, exc.message) from exc
+        answer = {"MessageId": sent.message_id, "MD5OfMessageBody": resources.md5_of_body(body)}
+        if attributes:
+            answer["MD5OfMessageAttributes"] = resources.md5_of_message_attributes(attributes)
+        if sent.sequence_number is not None:
+            answer["SequenceNumber"] = sent.sequence_number
+        return answer
 
     def _real_wait(self, platform_seconds: int) -> float:
         """Real seconds a long poll may wait: none on a fake clock, else the platform wait
@@ -422,156 +500,20 @@ class SQSClient:
         return f"<SQSClient {self.account_id} {self.region}>"
 
 
-def _url(ref: ResourceRef) -> str:
-    return f"https://sqs.{ref.region}.amazonaws.com/{ref.account}/{ref.name}"
-
-
-def _parse_queue(queue: str) -> ResourceRef:
-    """A queue URL or ARN as a reference."""
-    if isinstance(queue, str):
-        if m := _URL.match(queue):
-            return ResourceRef("sqs", m["account"], m["region"], m["name"])
-        ref = parse_arn(queue)
-        if ref is not None and ref.service == "sqs":
-            return ref
-    raise InvalidAddress(f"The address {queue} is not valid for this endpoint.")
-
-
-def _check_queue_name(name: str, fifo: bool) -> None:
-    if not isinstance(name, str):
-        raise MissingParameter("The request must contain the parameter QueueName.")
-    if fifo and not _FIFO_NAME.fullmatch(name):
-        raise InvalidParameterValue(
-            "The name of a FIFO queue can only include alphanumeric characters, hyphens, or "
-            "underscores, must end with .fifo suffix and be 1 to 80 in length."
-        )
-    if not fifo and not _STANDARD_NAME.fullmatch(name):
-        raise InvalidParameterValue(
-            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
-        )
-
-
-def _check_attributes(given: Mapping[str, object], *, fifo: bool) -> dict[str, str]:
-    """The attributes, checked and normalised (integers without padding, booleans in lower
-    case) so that equal settings compare equal."""
-    checked: dict[str, str] = {}
-    for name, raw in given.items():
-        value = str(raw)
-        if name in _LATER:
-            raise UnsupportedOperation(
-                f"{name} is not supported by the sandbox yet: redrive to a dead-letter queue "
-                "arrives with the triggers feature."
-            )
-        if name in _FIFO_ONLY and not fifo:
-            raise InvalidAttributeName(f"Unknown Attribute {name}.")
-        invalid = InvalidAttributeValue(f"Invalid value for the parameter {name}.")
-        if name in _INTEGER_RANGES:
-            low, high = _INTEGER_RANGES[name]
-            if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
-                raise invalid
-            value = str(int(value))
-        elif name in _BOOLEANS:
-            if value.lower() not in ("true", "false"):
-                raise invalid
-            value = value.lower()
-        elif name in _CHOICES:
-            if value not in _CHOICES[name]:
-                raise invalid
-        elif name == "Policy":
-            try:
-                json.loads(value)
-            except ValueError:
-                raise invalid from None
-        elif name not in _FREE_TEXT:
-            raise InvalidAttributeName(f"Unknown Attribute {name}.")
-        checked[name] = value
-    if checked.get("FifoQueue") == "false":
-        del checked["FifoQueue"]  # a standard queue's default, not a setting of its own
-    return checked
-
-
-def check_message_attributes(
-    attributes: MessageAttributes | None, error: type[ServiceError]
-) -> None:
-    """Check message attributes as SQS and SNS do (SQS Developer Guide, "Amazon SQS message
-    attributes"), raising ``error`` with their messages."""
-    if not attributes:
-        return
-    if len(attributes) > 10:
-        raise error(
-            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum [10]."
-        )
-    for name, attribute in attributes.items():
-        if not name:
-            raise error("The request must contain non-empty message attribute name.")
-        if len(name) > 256:
-            raise error("Length of message attribute name must be less than 256 bytes.")
-        if not _ATTRIBUTE_NAME.fullmatch(name):
-            raise error(
-                f"Invalid non-alphanumeric character was found in the message attribute name "
-                f"'{name}'. Can only include alphanumeric characters, hyphens, underscores, "
-                "or dots."
-            )
-        lowered = name.lower()
-        if lowered.startswith(("aws.", "amazon.")):
-            raise error(
-                f"You can't use message attribute name '{name}'. Names starting with 'AWS.' "
-                "or 'Amazon.' are reserved."
-            )
-        if name.startswith(".") or name.endswith(".") or ".." in name:
-            raise error(
-                f"Message attribute name '{name}' can not start or end with a period, or "
-                "contain consecutive periods."
-            )
-        data_type = attribute.get("DataType") if isinstance(attribute, Mapping) else None
-        if not data_type:
-            raise error(
-                f"The message attribute '{name}' must contain non-empty message attribute type."
-            )
-        data_type = str(data_type)
-        base = data_type.split(".", 1)[0]
-        if base not in ("String", "Number", "Binary"):
-            raise error(
-                f"The type of message (user) attribute '{name}' is invalid. You must use only "
-                "the following supported type prefixes: Binary, Number, String."
-            )
-        field = "BinaryValue" if base == "Binary" else "StringValue"
-        value = attribute.get(field)
-        if value is None or value in ("", b""):
-            raise error(
-                f"The message attribute '{name}' must contain non-empty message attribute "
-                f"value for message attribute type '{data_type}'."
-            )
-        if base == "Binary" and not isinstance(value, bytes | bytearray):
-            raise error(f"The message attribute '{name}' with type 'Binary' must use bytes.")
-        if base == "Number":
-            try:
-                float(str(value))
-            except ValueError:
-                raise error(
-                    f"Can't cast the value of message (user) attribute '{name}' to a number."
-                ) from None
-
-
 def _message(
-    stored: admin.StoredMessage, system: Sequence[str], wanted: Sequence[str]
+    received: messages.Received, system: Sequence[str], wanted: Sequence[str]
 ) -> dict[str, Any]:
     """A received message in ReceiveMessage's shape."""
     message: dict[str, Any] = {
-        "MessageId": stored.message_id,
-        "ReceiptHandle": stored.receipt_handle,
-        "MD5OfBody": stored.md5_body,
-        "Body": stored.body,
+        "MessageId": received.message_id,
+        "ReceiptHandle": received.receipt_handle,
+        "MD5OfBody": received.md5_body,
+        "Body": received.body,
     }
     if system:
-        every = {
-            "SenderId": stored.sender_id,
-            "SentTimestamp": str(int(stored.sent * 1000)),
-            "ApproximateReceiveCount": str(stored.receive_count),
-            "ApproximateFirstReceiveTimestamp": str(int(stored.first_received * 1000)),
-        }
+        every = received.system_attributes()
         message["Attributes"] = {k: v for k, v in every.items() if "All" in system or k in system}
-    chosen = {n: a for n, a in stored.attributes.items() if _wanted(n, wanted)}
+    chosen = {n: a for n, a in received.attributes.items() if _wanted(n, wanted)}
     if chosen:
         message["MD5OfMessageAttributes"] = resources.md5_of_message_attributes(chosen)
         message["MessageAttributes"] = chosen

@@ -8,7 +8,6 @@ the clients' business.
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import uuid
@@ -31,7 +30,6 @@ from sandbox.store.resource_rows import (
 
 __all__ = [
     "ObjectRow",
-    "StoredMessage",
     "bucket_is_empty",
     "create_bucket",
     "create_bus",
@@ -39,7 +37,6 @@ __all__ = [
     "create_topic",
     "delete_bucket",
     "delete_bus",
-    "delete_message",
     "delete_object",
     "delete_queue",
     "delete_topic",
@@ -53,7 +50,6 @@ __all__ = [
     "published",
     "purge_queue",
     "queue_counts",
-    "receive_messages",
     "received_events",
     "set_queue_attributes",
     "subscribe",
@@ -62,21 +58,6 @@ __all__ = [
 
 
 # SQS ------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """A message as a receive returns it."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    md5_body: str
-    attributes: dict[str, dict[str, Any]]
-    sender_id: str
-    sent: float
-    receive_count: int
-    first_received: float
-
-
 def create_queue(
     conn: sqlite3.Connection, ref: ResourceRef, attributes: Mapping[str, str], now: float
 ) -> None:
@@ -90,11 +71,12 @@ def create_queue(
 def set_queue_attributes(
     conn: sqlite3.Connection, ref: ResourceRef, attributes: Mapping[str, str], now: float
 ) -> None:
-    """Merge ``attributes`` into the queue's given attributes."""
+    """Merge ``attributes`` into the queue's given attributes; an empty value removes one
+    (SQS: an empty RedrivePolicy or Policy removes it)."""
     (text,) = conn.execute(
         "SELECT attributes FROM sqs_queues WHERE account=? AND region=? AND name=?", ref.key
     ).fetchone()
-    merged = json.loads(text) | dict(attributes)
+    merged = {k: v for k, v in (json.loads(text) | dict(attributes)).items() if v != ""}
     conn.execute(
         "UPDATE sqs_queues SET attributes=?, last_modified=? WHERE account=? AND region=? "
         "AND name=?",
@@ -129,88 +111,6 @@ def queue_counts(conn: sqlite3.Connection, queue: QueueRow, now: float) -> tuple
         (now, now, now, *queue.ref.key, oldest),
     ).fetchone()
     return int(row[0]), int(row[1]), int(row[2])
-
-
-def receive_messages(
-    conn: sqlite3.Connection,
-    queue: QueueRow,
-    *,
-    max_number: int,
-    visibility_timeout: int,
-    now: float,
-) -> list[StoredMessage]:
-    """Take up to ``max_number`` visible messages, oldest first: each becomes invisible for
-    ``visibility_timeout`` seconds, counts one more receive and gets a new receipt handle.
-    Messages past the retention period are deleted first."""
-    key = queue.ref.key
-    oldest = now - int(queue.attributes["MessageRetentionPeriod"])
-    conn.execute(
-        "DELETE FROM sqs_messages WHERE account=? AND region=? AND queue=? AND sent <= ?",
-        (*key, oldest),
-    )
-    rows = conn.execute(
-        "SELECT seq, message_id, body, md5_body, attributes, sender_id, sent, receive_count, "
-        "first_received FROM sqs_messages WHERE account=? AND region=? AND queue=? "
-        "AND visible_at <= ? ORDER BY seq LIMIT ?",
-        (*key, now, max_number),
-    ).fetchall()
-    received = []
-    for seq, message_id, body, md5_body, attributes, sender, sent, count, first in rows:
-        handle = _receipt_handle(queue.ref, message_id)
-        first = now if first is None else first
-        conn.execute(
-            "UPDATE sqs_messages SET visible_at=?, receive_count=?, first_received=?, "
-            "receipt_handle=? WHERE seq=?",
-            (now + visibility_timeout, count + 1, first, handle, seq),
-        )
-        received.append(
-            StoredMessage(
-                message_id,
-                handle,
-                body,
-                md5_body,
-                attributes_from_json(attributes),
-                sender,
-                sent,
-                count + 1,
-                first,
-            )
-        )
-    return received
-
-
-def _receipt_handle(ref: ResourceRef, message_id: str) -> str:
-    """A new handle naming the queue and message, different at every receive."""
-    raw = f"{ref.arn} {message_id} {uuid.uuid4().hex}".encode()
-    return "AQEB" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _handle_parts(handle: str) -> tuple[str, str] | None:
-    if not isinstance(handle, str) or not handle.startswith("AQEB"):
-        return None
-    encoded = handle[4:]
-    try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    parts = raw.split(" ")
-    return (parts[0], parts[1]) if len(parts) == 3 else None
-
-
-def delete_message(conn: sqlite3.Connection, ref: ResourceRef, receipt_handle: str) -> bool:
-    """Delete the message received with ``receipt_handle``. False when the handle is not
-    one of this queue's; True otherwise, also when the message is already gone or the
-    handle is an older one (SQS: "the request succeeds, but the message might not be
-    deleted" — here it is not)."""
-    parts = _handle_parts(receipt_handle)
-    if parts is None or parts[0] != ref.arn:
-        return False
-    conn.execute(
-        "DELETE FROM sqs_messages WHERE account=? AND region=? AND queue=? AND message_id=? "
-        "AND receipt_handle=?",
-        (*ref.key, parts[1], receipt_handle),
-    )
-    return True
 
 
 def purge_queue(conn: sqlite3.Connection, ref: ResourceRef, now: float) -> None:

@@ -224,7 +224,11 @@ def test_set_queue_attributes(sqs: SQSClient, url: str, clock: FakeClock) -> Non
         ({"Policy": "{not json"}, InvalidAttributeValue, "parameter Policy."),
         ({"Colour": "red"}, InvalidAttributeName, "Unknown Attribute Colour."),
         ({"ContentBasedDeduplication": "true"}, InvalidAttributeName, "Unknown Attribute Con"),
-        ({"RedrivePolicy": "{}"}, UnsupportedOperation, "arrives with the triggers feature"),
+        (
+            {"RedriveAllowPolicy": '{"redrivePermission": "allowAll"}'},
+            UnsupportedOperation,
+            "RedriveAllowPolicy is not supported by the sandbox",
+        ),
     ],
 )
 def test_bad_attributes_are_refused_at_create_and_set(
