@@ -196,7 +196,8 @@ def send_message(
     Raises:
         ResourceMissing: no such queue.
         DeliveryRejected: the message is over the queue's MaximumMessageSize, or the queue is
-            FIFO (sending to one needs a MessageGroupId, which arrives with FIFO support).
+            FIFO (sending to one needs a MessageGroupId: use
+            :func:`sandbox.store.queue_messages.send`).
     """
     ref = _ref(queue_arn, "sqs")
     queue = get_queue(conn, ref)

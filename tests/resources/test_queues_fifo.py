@@ -92,6 +92,19 @@ def test_standard_queues_refuse_a_deduplication_id(sqs: SQSClient) -> None:
     assert sqs.receive_message(url) == {}
 
 
+def test_a_standard_queue_takes_a_group_without_ordering_by_it(sqs: SQSClient) -> None:
+    """SQS fair queues (2025): a standard queue accepts MessageGroupId and shows it, but a
+    group with a message in flight still gives its other messages."""
+    url = sqs.create_queue("plain")["QueueUrl"]
+    sent = sqs.send_message(url, "m0", message_group_id="tenant-1")
+    assert "SequenceNumber" not in sent
+    sqs.send_message(url, "m1", message_group_id="tenant-1")
+    first = sqs.receive_message(url, attribute_names=["All"])["Messages"][0]
+    assert first["Attributes"]["MessageGroupId"] == "tenant-1"
+    assert "SequenceNumber" not in first["Attributes"]
+    assert _bodies(sqs.receive_message(url)) == ["m1"]
+
+
 @pytest.mark.parametrize(
     ("parameter", "value"), [("MessageGroupId", ""), ("MessageGroupId", "a b")]
 )
