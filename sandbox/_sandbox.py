@@ -40,6 +40,7 @@ from sandbox.core.concurrency import AccountLimits
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
 from sandbox.service.functions import FunctionService
 from sandbox.service.scheduler import Scheduler
+from sandbox.service.scope import FunctionChange
 from sandbox.service.telemetry import TelemetryBus
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # the runtime is imported on the first invocation, not with t
     from sandbox.service.asyncqueue import AsyncQueue
     from sandbox.service.engine import Engine
     from sandbox.service.invoke import InvokeService
+    from sandbox.service.pollers.runner import MappingRunner
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Sandbox", "default_home"]
 
@@ -109,6 +111,7 @@ class _Shared:
         self._isolation_mode = isolation
         self._engine: Engine | None = None
         self.async_invoker: AsyncQueue | None = None
+        self.mappings: MappingRunner | None = None
         self._invokers: dict[tuple[str, str], InvokeService] = {}
         self.services: list[FunctionService] = []
         self.closers: list[Callable[[], None]] = []  # run first by close(): function URLs
@@ -154,6 +157,7 @@ class _Shared:
         with self.lock:
             service.limits = self.limits
             self.services.append(service)
+            service.subscribe(self._on_change)
             if self._engine is not None:
                 self._attach(service)
 
@@ -192,11 +196,31 @@ class _Shared:
                 )
             return self.async_invoker
 
+    def _on_change(self, change: FunctionChange) -> None:
+        # a mapping changed, or a function (and so its mappings) was deleted
+        if change.kind == "mapping" or (change.kind == "deleted" and self.mappings is not None):
+            self.mapping_runner().poke()
+
+    def mapping_runner(self) -> MappingRunner:
+        """The pollers of the event source mappings, started on first use."""
+        with self.lock:
+            if self.closed:
+                raise errors.SandboxClosedError("the sandbox is closed")
+            if self.mappings is None:
+                from sandbox.service.pollers.context import PollerContext
+                from sandbox.service.pollers.runner import MappingRunner
+
+                context = PollerContext(self.db, self.clock, self.bus, self.invoker_for)
+                self.mappings = MappingRunner(context)
+            return self.mappings
+
     def resume_async(self) -> None:
         """After a restart: carry on with the events a previous session left pending."""
         rows = self.db.query("SELECT 1 FROM async_events WHERE state != 'done' LIMIT 1")
         if rows:
             self.async_queue()
+        if self.db.query("SELECT 1 FROM event_source_mappings LIMIT 1"):
+            self.mapping_runner()  # mappings poll again after a restart
 
     def close(self) -> None:
         with self.lock:
@@ -206,6 +230,8 @@ class _Shared:
         for closer in self.closers:  # servers that start invocations stop taking requests
             with contextlib.suppress(Exception):
                 closer()
+        if self.mappings is not None:
+            self.mappings.close()
         if self.async_invoker is not None:
             self.async_invoker.stop()  # no new attempts; running ones end with the engine
         if self._engine is not None:

@@ -54,6 +54,7 @@ from sandbox.service.code import (
 from sandbox.service.concurrency import ConcurrencyMixin
 from sandbox.service.eventconfig import EventConfigMixin
 from sandbox.service.images import IMAGE_REFUSES_ZIP_SETTINGS, image_config_of, resolve_handler
+from sandbox.service.mappings import MappingsMixin
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
 from sandbox.service.versions import VersionsMixin
 from sandbox.store.artifacts import ZipReader
@@ -84,7 +85,12 @@ def _size(value: int | Mapping[str, object] | None, default: int) -> int:
 
 
 class FunctionService(
-    VersionsMixin, AliasesMixin, ConcurrencyMixin, EventConfigMixin, FunctionScope
+    VersionsMixin,
+    AliasesMixin,
+    ConcurrencyMixin,
+    EventConfigMixin,
+    MappingsMixin,
+    FunctionScope,
 ):
     """Functions, versions, aliases and concurrency settings of one account in one region
     (see :class:`~sandbox.service.scope.FunctionScope` for the arguments and the account's
