@@ -198,8 +198,12 @@ def record_problems(data: object, partition_key: object, hash_key: object, at: s
     if data is None:
         problems.append(null_problem(f"{at}data"))
     elif not isinstance(data, bytes | bytearray | memoryview | str):
-        problems.append(
-            f"Value '{data!r}' at '{at}data' failed to satisfy constraint: Member must be a blob"
+        # what boto3 itself says before sending
+        index = re.match(r"records\.(\d+)\.", at)
+        where = f"Records[{int(index.group(1)) - 1}]." if index else ""
+        raise KinesisValidationException(
+            f"Invalid type for parameter {where}Data, value: {data!r}, type: {type(data)}, "
+            "valid types: <class 'bytes'>, <class 'bytearray'>, file-like object"
         )
     elif len(as_bytes(data)) > MAX_DATA:
         size = len(as_bytes(data))

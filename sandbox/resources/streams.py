@@ -26,6 +26,7 @@ from sandbox.resources.stream_errors import (
     ExpiredIteratorException,
     InvalidArgumentException,
     KinesisExceptions,
+    KinesisValidationException,
     LimitExceededException,
     StreamInUse,
     StreamNotFound,
@@ -330,6 +331,11 @@ class KinesisClient:
             )
             records = []
         for i, record in enumerate(records, start=1):
+            if not isinstance(record, Mapping):
+                raise KinesisValidationException(
+                    f"Invalid type for parameter Records[{i - 1}], value: {record!r}, type: "
+                    f"{type(record)}, valid types: <class 'dict'>"
+                )
             problems += record_problems(
                 record.get("Data"),
                 record.get("PartitionKey"),

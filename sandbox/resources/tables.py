@@ -96,8 +96,8 @@ class DynamoDBClient:
         key_schema: Sequence[Mapping[str, str]],
         attribute_definitions: Sequence[Mapping[str, str]],
         billing_mode: str = "PAY_PER_REQUEST",
-        provisioned_throughput: Mapping[str, int] | None = None,
         stream_specification: Mapping[str, Any] | None = None,
+        provisioned_throughput: Mapping[str, int] | None = None,
     ) -> dict[str, Any]:
         """Create a table, with a stream when ``stream_specification`` enables one
         (``{"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}``).

@@ -276,6 +276,20 @@ def test_record_rules(kinesis: KinesisClient, stream: str) -> None:
         kinesis.put_record("clicks")
     with pytest.raises(KinesisValidationException, match="less than or equal to 256"):
         kinesis.put_record("clicks", b"x", "k" * 257)
+    boto3_says = (
+        "Invalid type for parameter Records[1].Data, value: 5, type: <class 'int'>, valid "
+        "types: <class 'bytes'>, <class 'bytearray'>, file-like object"
+    )
+    with pytest.raises(KinesisValidationException, match=_exact(boto3_says)):
+        kinesis.put_records(
+            [{"Data": b"", "PartitionKey": "k"}, {"Data": 5, "PartitionKey": "k"}], "clicks"
+        )
+    with pytest.raises(
+        KinesisValidationException, match=re.escape("parameter Records[0], value: 5")
+    ):
+        kinesis.put_records([5], "clicks")  # type: ignore[list-item]
+    with pytest.raises(KinesisValidationException, match=re.escape("parameter Data, value: 5,")):
+        kinesis.put_record("clicks", 5, "k")  # type: ignore[arg-type]
     kinesis.put_record("clicks", "héllo", "k")  # text is sent as UTF-8, as boto3 does
     iterator = kinesis.get_shard_iterator("clicks", SHARD0, "TRIM_HORIZON")["ShardIterator"]
     assert kinesis.get_records(iterator)["Records"][-1]["Data"] == "héllo".encode()
