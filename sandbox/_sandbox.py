@@ -42,6 +42,7 @@ from sandbox.service.functions import FunctionService
 from sandbox.service.scheduler import Scheduler
 from sandbox.service.scope import FunctionChange
 from sandbox.service.telemetry import TelemetryBus
+from sandbox.service.triggers import resume_schedules
 from sandbox.store.artifacts import ArtifactStore
 from sandbox.store.db import Database
 from sandbox.store.timeline import continue_timeline
@@ -369,6 +370,7 @@ class Sandbox(
         _OPEN.add(self)
         if self._owner:
             _shared.resume_async()
+            resume_schedules(_shared)  # scheduled EventBridge rules fire again
         if organization_id is not None:
             self._functions.layer_service.set_organization(organization_id)
 

@@ -4,6 +4,10 @@ account and region, so a student reads a destination queue as they would on AWS:
 
     url = sb.sqs.create_queue("failures")["QueueUrl"]
     sb.sqs.receive_message(url)
+
+Topics, buses and buckets push to functions (SNS subscriptions, EventBridge rules and
+schedules, S3 notifications) through the sandbox's one
+:class:`~sandbox.service.triggers.TriggerDispatcher`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sandbox.resources import EventBridgeClient, S3Client, SNSClient, SQSClient
+from sandbox.service.triggers import TriggerDispatcher, dispatcher_for
 
 if TYPE_CHECKING:
     from sandbox._sandbox import _Shared
@@ -34,14 +39,29 @@ class ResourcesAPI:
     @cached_property
     def sns(self) -> SNSClient:
         """Amazon SNS topics (:class:`~sandbox.resources.SNSClient`)."""
-        return SNSClient(self._shared.db, self._shared.clock, self.account_id, self.region)
+        shared = self._shared
+        return SNSClient(
+            shared.db, shared.clock, self.account_id, self.region, triggers=self._triggers
+        )
 
     @cached_property
     def eventbridge(self) -> EventBridgeClient:
-        """Amazon EventBridge event buses (:class:`~sandbox.resources.EventBridgeClient`)."""
-        return EventBridgeClient(self._shared.db, self._shared.clock, self.account_id, self.region)
+        """Amazon EventBridge event buses and rules
+        (:class:`~sandbox.resources.EventBridgeClient`)."""
+        shared = self._shared
+        return EventBridgeClient(
+            shared.db, shared.clock, self.account_id, self.region, triggers=self._triggers
+        )
 
     @cached_property
     def s3(self) -> S3Client:
         """Amazon S3 buckets (:class:`~sandbox.resources.S3Client`)."""
-        return S3Client(self._shared.db, self._shared.clock, self.account_id, self.region)
+        shared = self._shared
+        return S3Client(
+            shared.db, shared.clock, self.account_id, self.region, triggers=self._triggers
+        )
+
+    @cached_property
+    def _triggers(self) -> TriggerDispatcher:
+        """The pushes of this sandbox home (one dispatcher for every account)."""
+        return dispatcher_for(self._shared)

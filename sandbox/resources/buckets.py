@@ -5,8 +5,12 @@ Lambda writes each invocation record as an object. A student lists the bucket an
 object, with the calls and answers of boto3's ``s3`` client. Bucket names are global (one
 namespace for every account, as in S3); objects live in the sandbox's store.
 
-Not yet: event notifications (the triggers feature), versioning, multipart uploads,
-delimiters in listings, metadata, ACLs and bucket policies.
+Event notifications to Lambda are in :mod:`sandbox.resources.notifications`: a write or
+delete that a bucket's configuration matches invokes the function once the change is
+stored.
+
+Not yet: versioning, multipart uploads, delimiters in listings, metadata, ACLs and bucket
+policies.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from sandbox.resources.errors import (
     NoSuchBucket,
     NoSuchKey,
 )
+from sandbox.resources.notifications import NotificationsMixin, bucket_deliveries, object_exists
+from sandbox.service.triggers import TriggerDispatcher
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources
 from sandbox.store.db import Database
@@ -48,8 +54,11 @@ _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _MAX_KEY_BYTES = 1024
 
 
-class S3Client:
+class S3Client(NotificationsMixin):
     """Amazon S3 for one account and region: boto3's ``s3`` client in snake_case.
+
+    ``triggers`` invokes the functions a bucket notifies; without one (a client made on its
+    own) writes and deletes notify nobody.
 
     One deliberate simplification: :meth:`get_object` returns ``Body`` as ``bytes``, where
     boto3 returns a ``StreamingBody`` to ``.read()``.
@@ -63,11 +72,20 @@ class S3Client:
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
 
-    def __init__(self, db: Database, clock: Clock, account_id: str, region: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        account_id: str,
+        region: str,
+        *,
+        triggers: TriggerDispatcher | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self.account_id = account_id
         self.region = region
+        self._triggers = triggers
 
     # buckets --------------------------------------------------------------------------------
     def create_bucket(
@@ -177,14 +195,27 @@ class S3Client:
             )
         with self._db.transaction() as conn:
             self._bucket(conn, bucket)
+            now = self._clock.time()
             etag = resources.put_object(
                 conn,
                 bucket,
                 key,
                 data,
-                now=self._clock.time(),
+                now=now,
                 content_type=content_type or "binary/octet-stream",
             )
+            notify = bucket_deliveries(
+                conn,
+                bucket,
+                key,
+                "ObjectCreated:Put",
+                now=now,
+                requester=self.account_id,
+                size=len(data),
+                etag=etag,
+            )
+        if self._triggers is not None:
+            self._triggers.deliver_all(notify)
         return {"ETag": etag}
 
     def get_object(self, bucket: str, key: str) -> dict[str, Any]:
@@ -257,14 +288,27 @@ class S3Client:
         return listing
 
     def delete_object(self, bucket: str, key: str) -> None:
-        """Delete an object; deleting a key that does not exist is not an error.
+        """Delete an object; deleting a key that does not exist is not an error (and
+        notifies nobody).
 
         Raises:
             NoSuchBucket, AccessDenied: no such bucket, or another account's.
         """
+        notify = []
         with self._db.transaction() as conn:
             self._bucket(conn, bucket)
-            admin.delete_object(conn, bucket, key)
+            if object_exists(conn, bucket, key):
+                admin.delete_object(conn, bucket, key)
+                notify = bucket_deliveries(
+                    conn,
+                    bucket,
+                    key,
+                    "ObjectRemoved:Delete",
+                    now=self._clock.time(),
+                    requester=self.account_id,
+                )
+        if self._triggers is not None:
+            self._triggers.deliver_all(notify)
 
     # helpers --------------------------------------------------------------------------------
     def _bucket(self, conn: sqlite3.Connection, bucket: str) -> BucketRow:

@@ -1,12 +1,14 @@
-"""A local Amazon EventBridge: event buses that take events and keep what they received.
+"""A local Amazon EventBridge: event buses that take events, keep what they received, and
+route them by rule to functions.
 
 Why it exists: a Lambda destination can be an event bus, where the invocation record
-arrives as an event's ``detail`` with ``source: "lambda"``. Every account and region has a
-bus named ``default``; custom buses are created by name. What a bus received (its last
-1,000 events, full envelopes) can be read back with the sandbox-only :meth:`received`.
+arrives as an event's ``detail`` with ``source: "lambda"``; and a bus's rules are how
+EventBridge triggers functions (:mod:`sandbox.resources.rules`). Every account and region
+has a bus named ``default``; custom buses are created by name. What a bus received (its
+last 1,000 events, full envelopes) can be read back with the sandbox-only :meth:`received`.
 
-Not yet: rules and their targets (so nothing is routed onward), archives, replays,
-partner event sources and resource policies.
+Not yet: archives, replays, partner event sources and resource policies; events that a
+Lambda destination puts on a bus are recorded but not routed by its rules.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from sandbox.resources.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
+from sandbox.resources.rules import RulesMixin, route_event
+from sandbox.service.triggers import Delivery, TriggerDispatcher
 from sandbox.store import resource_admin as admin
-from sandbox.store import resources
+from sandbox.store import resources, trigger_rows
 from sandbox.store.db import Database
 from sandbox.store.resource_rows import BusRow, ResourceRef, get_bus, parse_arn
 
@@ -40,9 +44,12 @@ _NAME = re.compile(_NAME_PATTERN)
 _MAX_REQUEST_BYTES = 262_144  # PutEvents: "The total entry size must be less than 256KB"
 
 
-class EventBridgeClient:
+class EventBridgeClient(RulesMixin):
     """Amazon EventBridge for one account and region: boto3's ``events`` client in
     snake_case. A bus is named by its name or its ARN wherever a call takes one.
+
+    ``triggers`` delivers what rules match (and schedules fire) to functions; without one
+    (a client made on its own) events are recorded and routed nowhere.
 
     Example:
         >>> sb.eventbridge.put_events(  # doctest: +SKIP
@@ -54,11 +61,20 @@ class EventBridgeClient:
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
 
-    def __init__(self, db: Database, clock: Clock, account_id: str, region: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        account_id: str,
+        region: str,
+        *,
+        triggers: TriggerDispatcher | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self.account_id = account_id
         self.region = region
+        self._triggers = triggers
 
     # buses ----------------------------------------------------------------------------------
     def create_event_bus(self, name: str, description: str | None = None) -> dict[str, str]:
@@ -104,8 +120,8 @@ class EventBridgeClient:
         return {"EventBuses": [_describe(b) for b in buses if b.ref.name.startswith(prefix)]}
 
     def delete_event_bus(self, name: str) -> None:
-        """Delete a custom bus and what it received. Deleting a bus that does not exist is
-        not an error, as on EventBridge.
+        """Delete a custom bus, what it received, and its rules. Deleting a bus that does
+        not exist is not an error, as on EventBridge.
 
         Raises:
             ValidationException: the ``default`` bus cannot be deleted.
@@ -116,6 +132,7 @@ class EventBridgeClient:
         ref = ResourceRef("events", self.account_id, self.region, name)
         with self._db.transaction() as conn:
             admin.delete_bus(conn, ref)
+            trigger_rows.delete_rules_of_bus(conn, *ref.key)
 
     # events ---------------------------------------------------------------------------------
     def put_events(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -124,7 +141,9 @@ class EventBridgeClient:
 
         Each entry succeeds or fails on its own (``ErrorCode``/``ErrorMessage`` in its
         place of ``Entries``). An entry for a bus that does not exist gets an ``EventId``
-        and goes nowhere, as EventBridge does today (aws/aws-cli issue #9186).
+        and goes nowhere, as EventBridge does today (aws/aws-cli issue #9186). Once the
+        events are stored, every enabled rule of their bus whose pattern matches sends the
+        event to its targets (asynchronous invocations).
 
         Raises:
             ValidationException: no entries or more than 10, or entries over 256 KiB.
@@ -139,10 +158,13 @@ class EventBridgeClient:
         if sum(_entry_size(e) for e in entries) > _MAX_REQUEST_BYTES:
             raise ValidationException("Total size of the entries in the request is over the limit.")
         results: list[dict[str, str]] = []
+        routed: list[Delivery] = []
         with self._db.transaction() as conn:
             now = self._clock.time()
             for entry in entries:
-                results.append(self._put(conn, entry, now))
+                results.append(self._put(conn, entry, now, routed))
+        if self._triggers is not None:
+            self._triggers.deliver_all(routed)
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedEntryCount": failed, "Entries": results}
 
@@ -159,9 +181,14 @@ class EventBridgeClient:
 
     # helpers --------------------------------------------------------------------------------
     def _put(
-        self, conn: sqlite3.Connection, entry: Mapping[str, Any], now: float
+        self,
+        conn: sqlite3.Connection,
+        entry: Mapping[str, Any],
+        now: float,
+        routed: list[Delivery],
     ) -> dict[str, str]:
-        """One PutEvents entry: its EventId, or its error (PutEvents API reference)."""
+        """One PutEvents entry: its EventId, or its error (PutEvents API reference); the
+        pushes its bus's rules make go on ``routed``."""
         for member in ("Source", "DetailType", "Detail"):
             if not entry.get(member):
                 return _failed(
@@ -191,6 +218,7 @@ class EventBridgeClient:
         }
         if ref is not None and get_bus(conn, ref) is not None:
             resources.put_event(conn, ref.arn, event, now=now)
+            routed.extend(route_event(conn, *ref.key, event))
         return {"EventId": str(event["id"])}
 
     def _ref(self, name_or_arn: str) -> ResourceRef | None:

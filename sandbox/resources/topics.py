@@ -1,13 +1,16 @@
-"""A local Amazon SNS: standard topics that fan messages out to subscribed queues.
+"""A local Amazon SNS: standard topics that fan messages out to subscribed queues and
+functions.
 
 Why it exists: a Lambda destination or dead-letter target can be a topic, and what makes a
 topic worth seeing is the fan-out: one publish, a copy in every subscribed queue, wrapped in
-SNS's notification JSON (or raw, with RawMessageDelivery). Topics, subscriptions and the
-last 1,000 messages of each topic live in the sandbox's store.
+SNS's notification JSON (or raw, with RawMessageDelivery), and an asynchronous invocation
+of every subscribed function (:mod:`sandbox.resources.topic_lambda`, with filter
+policies). Topics, subscriptions and the last 1,000 messages of each topic live in the
+sandbox's store.
 
-Not yet: subscriptions other than ``sqs`` (``lambda`` arrives with the triggers feature;
-``http``, ``email``, ``sms`` ... are not planned), filter policies, FIFO topics beyond
-creating them, and message delivery retries.
+Not yet: subscriptions other than ``sqs`` and ``lambda`` (``http``, ``email``, ``sms`` ...
+are not planned), filter policies on ``sqs`` subscriptions, FIFO topics beyond creating
+them, and message delivery retries.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ from sandbox.resources.errors import (
     error_for,
 )
 from sandbox.resources.queues import check_message_attributes
+from sandbox.resources.topic_lambda import (
+    LAMBDA_ATTRIBUTES,
+    check_filter_attributes,
+    check_lambda_endpoint,
+    lambda_deliveries,
+)
+from sandbox.service.triggers import Delivery, TriggerDispatcher
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources
 from sandbox.store.db import Database
@@ -83,6 +93,9 @@ _LATER_SUBSCRIPTION_ATTRIBUTES = {
 class SNSClient:
     """Amazon SNS for one account and region: boto3's ``sns`` client in snake_case.
 
+    ``triggers`` invokes subscribed functions; without one (a client made on its own)
+    ``lambda`` subscriptions receive nothing.
+
     Example:
         >>> topic = sb.sns.create_topic("orders")["TopicArn"]  # doctest: +SKIP
         >>> queue = sb.sqs.create_queue("audit")["QueueUrl"]  # doctest: +SKIP
@@ -94,11 +107,20 @@ class SNSClient:
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
 
-    def __init__(self, db: Database, clock: Clock, account_id: str, region: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        account_id: str,
+        region: str,
+        *,
+        triggers: TriggerDispatcher | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self.account_id = account_id
         self.region = region
+        self._triggers = triggers
 
     # topics ---------------------------------------------------------------------------------
     def create_topic(
@@ -183,29 +205,39 @@ class SNSClient:
         attributes: Mapping[str, str] | None = None,
         return_subscription_arn: bool = False,
     ) -> dict[str, str]:
-        """Subscribe a queue (protocol ``sqs``, endpoint the queue's ARN) to the topic. An
-        SQS subscription needs no confirmation, so the ARN is always returned. Subscribing
-        the same endpoint twice returns the same subscription.
+        """Subscribe a queue (protocol ``sqs``, endpoint the queue's ARN) or a function
+        (protocol ``lambda``, endpoint the function's ARN) to the topic. Both need no
+        confirmation, so the ARN is always returned. Subscribing the same endpoint twice
+        returns the same subscription. A function also needs a policy that lets
+        ``sns.amazonaws.com`` invoke it for this topic (``add_permission``); without one
+        every delivery is denied (and recorded as a ``trigger`` telemetry record).
 
-        ``attributes``: ``RawMessageDelivery`` (``"true"``: the queue receives the message
-        itself rather than SNS's notification JSON).
+        ``attributes``: ``RawMessageDelivery`` (``sqs``: ``"true"`` makes the queue receive
+        the message itself rather than SNS's notification JSON); ``FilterPolicy`` (JSON
+        text) and ``FilterPolicyScope`` (``MessageAttributes`` or ``MessageBody``) for
+        ``lambda``.
 
         Raises:
-            InvalidParameter: a protocol other than ``sqs``, an endpoint that is not a queue
-                ARN, a FIFO queue on a standard topic, an unknown or unsupported attribute.
+            InvalidParameter: a protocol other than ``sqs`` and ``lambda``, an endpoint
+                that is not a queue or function ARN, a FIFO queue on a standard topic, an
+                unknown or unsupported attribute, an invalid filter policy.
             NotFound: no such topic.
         """
-        del return_subscription_arn  # SQS subscriptions are confirmed at once
+        del return_subscription_arn  # SQS and Lambda subscriptions are confirmed at once
         given = {k: str(v) for k, v in (attributes or {}).items()}
         _check_protocol(protocol)
         queue = parse_arn(endpoint)
-        if queue is None or queue.service != "sqs":
+        if protocol == "lambda":
+            check_lambda_endpoint(endpoint)
+            _check_lambda_attributes(given)
+        elif queue is None or queue.service != "sqs":
             raise InvalidParameter("Invalid parameter: SQS endpoint ARN")
-        _check_subscription_attributes(given)
+        else:
+            _check_subscription_attributes(given)
         with self._db.transaction() as conn:
             topic = self._topic(conn, topic_arn)
             fifo_topic = topic.attributes.get("FifoTopic") == "true"
-            if queue.name.endswith(".fifo") and not fifo_topic:
+            if queue is not None and queue.name.endswith(".fifo") and not fifo_topic:
                 raise InvalidParameter(
                     "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can "
                     "not be subscribed to standard SNS topics"
@@ -277,7 +309,8 @@ class SNSClient:
         """Publish a message: every ``sqs`` subscription's queue gets a copy at once, in the
         same transaction (SNS's notification JSON, or the raw message with
         RawMessageDelivery). A subscription whose queue no longer exists is skipped, as SNS
-        drops deliveries that keep failing.
+        drops deliveries that keep failing. Then every ``lambda`` subscription whose filter
+        policy matches invokes its function asynchronously with SNS's event.
 
         Raises:
             InvalidParameter: an empty message or a bad subject, a message over 256 KiB, or
@@ -294,6 +327,7 @@ class SNSClient:
         with self._db.transaction() as conn:
             if get_topic(conn, ref) is None:
                 raise NotFound("Topic does not exist")
+            now = self._clock.time()
             try:
                 message_id = resources.publish(
                     conn,
@@ -301,10 +335,15 @@ class SNSClient:
                     message,
                     subject=subject,
                     message_attributes=message_attributes or None,
-                    now=self._clock.time(),
+                    now=now,
                 )
             except resources.DeliveryRejected as exc:
                 raise error_for("sns", exc.code, exc.message) from exc
+            invocations: list[Delivery] = lambda_deliveries(
+                conn, ref, message_id, message, subject, message_attributes or None, now
+            )
+        if self._triggers is not None:
+            self._triggers.deliver_all(invocations)
         return {"MessageId": message_id}
 
     def published(self, topic_arn: str) -> list[dict[str, Any]]:
@@ -338,21 +377,32 @@ def _topic_ref(topic_arn: str, member: str = "TopicArn") -> ResourceRef:
 
 
 def _check_protocol(protocol: str) -> None:
-    if protocol == "sqs":
+    if protocol in ("sqs", "lambda"):
         return
     if protocol not in _PROTOCOLS:
         raise InvalidParameter(
             f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}"
         )
-    later = (
-        "lambda subscriptions arrive with the triggers feature"
-        if protocol == "lambda"
-        else f"{protocol} endpoints are outside the sandbox"
-    )
     raise InvalidParameter(
         f"Invalid parameter: Protocol {protocol} is not supported by the sandbox yet, only "
-        f"sqs: {later}."
+        f"sqs and lambda: {protocol} endpoints are outside the sandbox."
     )
+
+
+def _check_lambda_attributes(given: dict[str, str]) -> None:
+    for key in given:
+        if key == "RawMessageDelivery":  # raw delivery is for SQS, HTTP/S and Firehose
+            raise InvalidParameter(
+                "Invalid parameter: Attributes Reason: Delivery protocol [lambda] does not "
+                "support raw message delivery."
+            )
+        if key in _LATER_SUBSCRIPTION_ATTRIBUTES and key not in LAMBDA_ATTRIBUTES:
+            raise InvalidParameter(
+                f"Invalid parameter: Attributes Reason: {key} is not supported by the sandbox yet."
+            )
+        if key not in LAMBDA_ATTRIBUTES:
+            raise InvalidParameter("Invalid parameter: AttributeName")
+    check_filter_attributes(given)
 
 
 def _check_subscription_attributes(given: dict[str, str]) -> None:
@@ -367,7 +417,7 @@ def _check_subscription_attributes(given: dict[str, str]) -> None:
         elif key in _LATER_SUBSCRIPTION_ATTRIBUTES:
             raise InvalidParameter(
                 f"Invalid parameter: Attributes Reason: {key} is not supported by the sandbox "
-                "yet (filter policies and delivery retries arrive with the triggers feature)."
+                "yet on sqs subscriptions (filter policies apply to lambda subscriptions)."
             )
         else:
             raise InvalidParameter("Invalid parameter: AttributeName")

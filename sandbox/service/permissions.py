@@ -31,6 +31,7 @@ from sandbox.core.arns import (
 )
 from sandbox.errors import (
     InvalidParameterValueException,
+    LambdaError,
     PolicyLengthExceededException,
     PreconditionFailedException,
     ResourceConflictException,
@@ -234,11 +235,20 @@ class PermissionService:
         principal_service: str,
         source_arn: str | None,
         source_account: str | None,
+        *,
+        conn: sqlite3.Connection | None = None,
     ) -> bool:
         """Whether ``principal_service`` (``s3.amazonaws.com`` ...) may invoke the function
         (``function_arn``, qualified or not) on behalf of ``source_arn`` owned by
-        ``source_account``, by the policy of that qualifier."""
-        return self.denial(function_arn, principal_service, source_arn, source_account) is None
+        ``source_account``, by the policy of that qualifier. ``conn``: read inside a
+        transaction the caller holds."""
+        try:
+            reason = self.denial(
+                function_arn, principal_service, source_arn, source_account, conn=conn
+            )
+        except LambdaError:  # no such function (or not one of this region)
+            return False
+        return reason is None
 
     def denial(
         self,
@@ -246,16 +256,24 @@ class PermissionService:
         principal_service: str,
         source_arn: str | None,
         source_account: str | None,
+        *,
+        conn: sqlite3.Connection | None = None,
     ) -> str | None:
-        """Why the invocation :meth:`allowed` asks about is refused, or None if it is not."""
+        """Why the invocation :meth:`allowed` asks about is refused, or None if it is not.
+
+        Raises:
+            ResourceNotFoundException: no such function.
+            ValidationException: not a function ARN.
+        """
         ref = parse_function_name(
             function_arn, region=self.region, account_id=self.account_id, namespaced=False
         )
         key = _key(ref.qualifier)
-        with self._db.read() as conn:
-            if FunctionRows((ref.account_id, ref.region)).latest(conn, ref.name) is None:
-                return f"Function not found: {ref.unqualified_arn}"
-            statements, _ = rows.policy(conn, ref.account_id, ref.region, ref.name, key)
+        if conn is None:
+            with self._db.read() as snapshot:
+                statements = _statements(snapshot, ref, key)
+        else:
+            statements = _statements(conn, ref, key)
         if any(grants(s, principal_service, source_arn, source_account) for s in statements):
             return None
         whose = f"{ref.arn}" if ref.qualifier and ref.qualifier != LATEST else ref.unqualified_arn
@@ -292,6 +310,13 @@ class PermissionService:
             raise missing
         if kind is QualifierKind.ALIAS and functions.alias(conn, name, key) is None:
             raise missing
+
+
+def _statements(conn: sqlite3.Connection, ref: FunctionRef, key: str) -> list[dict[str, Any]]:
+    if FunctionRows((ref.account_id, ref.region)).latest(conn, ref.name) is None:
+        raise ResourceNotFoundException(f"Function not found: {ref.unqualified_arn}")
+    statements, _ = rows.policy(conn, ref.account_id, ref.region, ref.name, key)
+    return statements
 
 
 def grants(

@@ -121,7 +121,7 @@ class RuleRow:
 
     @property
     def enabled(self) -> bool:
-        return self.state == "ENABLED"
+        return self.state != "DISABLED"  # ENABLED, or ENABLED_WITH_ALL_CLOUDTRAIL_...
 
 
 _RULE_COLUMNS = (
@@ -161,7 +161,7 @@ def rules_of_bus(conn: sqlite3.Connection, account: str, region: str, bus: str) 
     """The enabled rules of a bus that have an event pattern (those events are routed by)."""
     rows = conn.execute(
         f"SELECT {_RULE_COLUMNS} FROM event_rules WHERE account=? AND region=? AND bus=? "
-        "AND state='ENABLED' AND event_pattern IS NOT NULL ORDER BY name",
+        "AND state != 'DISABLED' AND event_pattern IS NOT NULL ORDER BY name",
         (account, region, bus),
     ).fetchall()
     return [_rule(r) for r in rows]
@@ -171,7 +171,7 @@ def scheduled_rules(conn: sqlite3.Connection) -> list[RuleRow]:
     """Every enabled rule with a schedule, in every account and region of the store."""
     rows = conn.execute(
         f"SELECT {_RULE_COLUMNS} FROM event_rules WHERE schedule IS NOT NULL "
-        "AND state='ENABLED' ORDER BY account, region, bus, name"
+        "AND state != 'DISABLED' ORDER BY account, region, bus, name"
     ).fetchall()
     return [_rule(r) for r in rows]
 
@@ -228,7 +228,7 @@ def claim_firing(conn: sqlite3.Connection, rule: RuleRow, due: float) -> bool:
     sharing the store) that should deliver it."""
     cursor = conn.execute(
         "UPDATE event_rules SET last_fired=? WHERE account=? AND region=? AND bus=? AND name=? "
-        "AND state='ENABLED' AND schedule IS ? AND (last_fired IS NULL OR last_fired < ?)",
+        "AND state != 'DISABLED' AND schedule IS ? AND (last_fired IS NULL OR last_fired < ?)",
         (due, rule.account, rule.region, rule.bus, rule.name, rule.schedule, due),
     )
     return cursor.rowcount == 1
@@ -236,10 +236,10 @@ def claim_firing(conn: sqlite3.Connection, rule: RuleRow, due: float) -> bool:
 
 # rule targets -----------------------------------------------------------------------------
 def targets(conn: sqlite3.Connection, rule: RuleRow) -> list[dict[str, Any]]:
-    """A rule's targets as given, by Id."""
+    """A rule's targets as given, in the order they were added."""
     rows = conn.execute(
         "SELECT target FROM rule_targets WHERE account=? AND region=? AND bus=? AND rule=? "
-        "ORDER BY id",
+        "ORDER BY added, rowid",
         (rule.account, rule.region, rule.bus, rule.name),
     ).fetchall()
     return [json.loads(r[0]) for r in rows]

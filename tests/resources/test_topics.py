@@ -122,10 +122,9 @@ def test_subscribe_a_queue_and_list_it(sns: SNSClient, sqs: SQSClient, topic: st
     }
 
 
-def test_only_sqs_subscriptions_for_now(sns: SNSClient, topic: str) -> None:
+def test_only_sqs_and_lambda_subscriptions_for_now(sns: SNSClient, topic: str) -> None:
     function = "arn:aws:lambda:us-east-1:123456789012:function:fn"
-    with pytest.raises(InvalidParameter, match="lambda subscriptions arrive with the triggers"):
-        sns.subscribe(topic, "lambda", function)
+    assert sns.subscribe(topic, "lambda", function)["SubscriptionArn"].startswith(topic)
     with pytest.raises(InvalidParameter, match="Protocol https is not supported by the sandbox"):
         sns.subscribe(topic, "https", "https://example.com")
     message = "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon"

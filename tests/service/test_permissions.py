@@ -349,8 +349,9 @@ def test_allowed_uses_the_invoked_qualifiers_policy(sb: Sandbox, fn: str) -> Non
     assert sb._permissions.allowed(f"{FN}:prod", "sns.amazonaws.com", topic, ACCOUNT)
     assert not sb._permissions.allowed(FN, "sns.amazonaws.com", topic, ACCOUNT)
     assert not sb._permissions.allowed(f"{FN}:1", "sns.amazonaws.com", topic, ACCOUNT)
-    missing = sb._permissions.denial(f"{FN}x", "sns.amazonaws.com", topic, ACCOUNT)
-    assert missing == f"Function not found: {FN}x"
+    assert not sb._permissions.allowed(f"{FN}x", "sns.amazonaws.com", topic, ACCOUNT)
+    with pytest.raises(ResourceNotFoundException, match=f"^Function not found: {FN}x$"):
+        sb._permissions.denial(f"{FN}x", "sns.amazonaws.com", topic, ACCOUNT)
 
 
 @pytest.mark.parametrize(
