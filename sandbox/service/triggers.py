@@ -31,7 +31,7 @@ from sandbox.core.arns import parse_function_name
 from sandbox.core.clock import Clock
 from sandbox.core.schedules import Schedule, parse_schedule
 from sandbox.core.telemetry import RecordKind
-from sandbox.errors import SandboxError
+from sandbox.errors import SandboxClosedError, SandboxError
 from sandbox.service.permissions import PermissionService
 from sandbox.service.scheduler import Scheduler, Timer
 from sandbox.service.telemetry import TelemetryBus
@@ -97,7 +97,8 @@ class TriggerDispatcher:
     def __init__(self, shared: SharedParts) -> None:
         self._db = shared.db
         self._bus = shared.bus
-        self._invoker_for = shared.invoker_for
+        # weakly: the dispatcher is kept per shared state and must not keep it alive
+        self._invoker_for = weakref.WeakMethod(shared.invoker_for)
         self.schedules = ScheduleRunner(shared, self)
 
     def deliver(self, delivery: Delivery) -> str | None:
@@ -124,7 +125,10 @@ class TriggerDispatcher:
             self._record(delivery, "denied", reason=reason)
             return None
         try:
-            invoker = self._invoker_for(ref.account_id, ref.region)
+            invoker_for = self._invoker_for()
+            if invoker_for is None:
+                raise SandboxClosedError("the sandbox is closed")
+            invoker = invoker_for(ref.account_id, ref.region)
             result = invoker.invoke(
                 delivery.function_arn, delivery.payload, invocation_type="Event"
             )

@@ -383,3 +383,22 @@ def test_matched_events_invoke_targets_asynchronously(sb: Sandbox) -> None:
     assert envelope["source"] == "shop" and envelope["detail"] == {"total": 25}
     assert by_target["fixed"] == {"fixed": [1, 2]}
     assert by_target["detail"] == {"total": 25}
+
+
+def test_more_model_checks(sb: Sandbox) -> None:
+    events = sb.eventbridge
+    with pytest.raises(ValidationException, match="at 'description' failed to satisfy"):
+        events.put_rule("r", event_pattern=SHOP, description="x" * 513)
+    events.put_rule("r", event_pattern=SHOP)
+    with pytest.raises(ValidationException, match="at 'limit' failed to satisfy"):
+        events.list_rules(limit=0)
+    with pytest.raises(ValidationException, match="The nextToken provided is invalid"):
+        events.list_rules(next_token="bogus")
+    with pytest.raises(ValidationException, match="Member must have length greater than or equal"):
+        events.remove_targets("r", [])
+    with pytest.raises(ValidationException, match="The Ids of the targets must be unique"):
+        events.put_targets("r", [{"Id": "t", "Arn": f"{FN}:a"}, {"Id": "t", "Arn": f"{FN}:b"}])
+    with pytest.raises(ValidationException, match=r"^Parameter Event is not valid\.$"):
+        events.test_event_pattern(SHOP, "[1, 2]")
+    events.enable_rule("r")  # enabling an enabled rule changes nothing
+    assert events.describe_rule("r")["State"] == "ENABLED"
