@@ -72,8 +72,8 @@ class RulesMixin:
         schedule_expression: str | None = None,
         state: str = "ENABLED",
         description: str | None = None,
-        role_arn: str | None = None,
         event_bus_name: str = "default",
+        role_arn: str | None = None,
     ) -> dict[str, str]:
         """Create or update a rule (its targets stay). A rule needs an event pattern
         (JSON text) or a schedule (``rate(5 minutes)``, ``cron(0 12 * * ? *)``; the default
