@@ -376,8 +376,11 @@ def _standard_candidates(
     last = 0
     while True:
         rows = conn.execute(
-            "SELECT seq, receive_count FROM sqs_messages WHERE account=? AND region=? "
-            "AND queue=? AND visible_at <= ? AND seq > ? ORDER BY seq LIMIT ?",
+            # send order (the sqs_messages_order index); "+visible_at" keeps the planner
+            # from sorting every visible message by the visibility index instead
+            "SELECT seq, receive_count FROM sqs_messages INDEXED BY sqs_messages_order "
+            "WHERE account=? AND region=? AND queue=? AND +visible_at <= ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
             (*queue.ref.key, now, last, _CHUNK),
         ).fetchall()
         if not rows:
