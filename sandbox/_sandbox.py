@@ -190,11 +190,16 @@ class _Shared:
             if self.closed:
                 raise errors.SandboxClosedError("the sandbox is closed")
             if self.async_invoker is None:
+                from sandbox.resources.chain import pushes_of
                 from sandbox.service.asyncqueue import AsyncQueue
+                from sandbox.service.triggers import dispatcher_for
 
                 self.async_invoker = AsyncQueue(
                     self.db, self.bus, self.clock, self.scheduler, self.invoker_for
                 )
+                # records delivered to a topic, bus or bucket trigger what they would
+                self.async_invoker.push_hook = pushes_of
+                self.async_invoker.push_send = dispatcher_for(self).deliver_all
             return self.async_invoker
 
     def _on_change(self, change: FunctionChange) -> None:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sandbox.core.asyncinvoke import (
     AttemptResponse,
@@ -65,6 +65,12 @@ class AsyncOutcomes:
     _clock: Clock
     _owner: str
     _invoker_for: Callable[[str, str], InvokeService]
+
+    # set by the sandbox: the pushes a delivered record makes in turn (a topic's lambda
+    # subscriptions, a bus's rules, a bucket's notifications), computed in the delivery's
+    # transaction, and how to send them once it committed
+    push_hook: Callable[[sqlite3.Connection, Delivery, float], list[Any]] | None = None
+    push_send: Callable[[list[Any]], object] | None = None
 
     def _insert(
         self,
@@ -187,6 +193,12 @@ class AsyncOutcomes:
             if mine is None:  # the sandbox closed and gave the event back meanwhile
                 return
             deliveries = deliver(conn) if callable(deliver) else deliver
+            pushes: list[Any] = []
+            hook = self.push_hook
+            if hook is not None:
+                for delivery in deliveries:
+                    if delivery.ok and delivery.sent:
+                        pushes.extend(hook(conn, delivery, now))
             detail = {**detail, "deliveries": [d.as_dict() for d in deliveries]}
             conn.execute(
                 "UPDATE async_events SET state='done', owner=NULL, outcome=?, detail=?, "
@@ -227,6 +239,8 @@ class AsyncOutcomes:
             )
         for account, name, new_id in queued:
             self._emit_queued(account, name, new_id, f"destination of {event.request_id}")
+        if pushes and self.push_send is not None:
+            self.push_send(pushes)
         if queued:
             self._wake()
 

@@ -14,7 +14,8 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sandbox.core.asyncinvoke import (
     DestinationKind,
@@ -41,6 +42,9 @@ class Delivery:
     ok: bool
     error: str | None = None
     message_id: str | None = None  # the message, event, object key or new request id
+    # what the target received, for the pushes it makes in turn (a topic's message, a bus's
+    # event, a bucket's object): see AsyncOutcomes.pushes
+    sent: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -72,7 +76,7 @@ def deliver_record(
     """Send an invocation record to an ``OnSuccess``/``OnFailure`` destination."""
     conn.execute("SAVEPOINT delivery")
     try:
-        message_id = _send_record(
+        message_id, sent = _send_record(
             conn,
             arn,
             record,
@@ -89,7 +93,7 @@ def deliver_record(
         conn.execute("RELEASE delivery")
         return Delivery(target, arn, False, str(exc))
     conn.execute("RELEASE delivery")
-    return Delivery(target, arn, True, message_id=message_id)
+    return Delivery(target, arn, True, message_id=message_id, sent=sent)
 
 
 class _Missing(Exception):
@@ -108,13 +112,14 @@ def _send_record(
     now: float,
     origin: str,
     enqueue: Enqueue,
-) -> str:
+) -> tuple[str, dict[str, Any]]:
     kind = destination_kind(arn)
     body = json.dumps(record)
     if kind is DestinationKind.QUEUE:
-        return resources.send_message(conn, arn, body, now=now)
+        return resources.send_message(conn, arn, body, now=now), {}
     if kind is DestinationKind.TOPIC:
-        return resources.publish(conn, arn, json.dumps(shrink_for_sns(dict(record))), now=now)
+        message = json.dumps(shrink_for_sns(dict(record)))
+        return resources.publish(conn, arn, message, now=now), {"message": message}
     if kind is DestinationKind.EVENT_BUS:
         event = eventbridge_event(
             record,
@@ -125,19 +130,19 @@ def _send_record(
             function_arn=function_arn,
             timestamp=now,
         )
-        return resources.put_event(conn, arn, event, now=now)
+        return resources.put_event(conn, arn, event, now=now), {"event": event}
     if kind is DestinationKind.BUCKET:
         bucket = arn.rsplit(":", 1)[-1]
         key = s3_record_key(function_name, now, str(uuid.uuid4()))
-        resources.put_object(conn, bucket, key, body.encode(), now=now)
-        return key
+        etag = resources.put_object(conn, bucket, key, body.encode(), now=now)
+        return key, {"bucket": bucket, "key": key, "size": len(body.encode()), "etag": etag}
     # another function: the record becomes its asynchronous event
     parts = arn.split(":")
     target_region, target_account, name = parts[3], parts[4], parts[6]
     qualifier = parts[7] if len(parts) > 7 else None
     if FunctionRows((target_account, target_region)).latest(conn, name) is None:
         raise _Missing(f"Function not found: {arn}")
-    return enqueue(conn, target_account, target_region, name, qualifier, body.encode(), origin)
+    return enqueue(conn, target_account, target_region, name, qualifier, body.encode(), origin), {}
 
 
 def deliver_dead_letter(
@@ -161,12 +166,14 @@ def deliver_dead_letter(
     conn.execute("SAVEPOINT dead_letter")
     try:
         kind = destination_kind(arn)
+        sent: dict[str, Any] = {}
         if kind is DestinationKind.QUEUE:
             message_id = resources.send_message(
                 conn, arn, body, message_attributes=attributes, now=now
             )
         elif kind is DestinationKind.TOPIC:
             message_id = resources.publish(conn, arn, body, message_attributes=attributes, now=now)
+            sent = {"message": body, "attributes": attributes}
         else:  # the configuration rules allow only queues and topics
             raise _Missing(f"{arn} is not a queue or a topic")
     except (resources.DeliveryError, _Missing) as exc:
@@ -174,4 +181,4 @@ def deliver_dead_letter(
         conn.execute("RELEASE dead_letter")
         return Delivery("DeadLetter", arn, False, str(exc))
     conn.execute("RELEASE dead_letter")
-    return Delivery("DeadLetter", arn, True, message_id=message_id)
+    return Delivery("DeadLetter", arn, True, message_id=message_id, sent=sent)
