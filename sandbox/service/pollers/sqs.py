@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,7 @@ MAX_POLLERS = 1000
 SCALE_STEP = 60.0 / 300  # platform seconds between two added pollers (300 per minute)
 IDLE_POLLS = 20  # empty polls in a row before an extra poller stops
 POLL_PAUSE = 1.0  # platform seconds between two empty polls
+DEPTH_EVERY = 0.1  # real seconds between two queue-depth samples on the bus
 
 
 class SqsPoller:
@@ -54,6 +56,7 @@ class SqsPoller:
         self._busy = 0
         self._last_scale = 0.0
         self._cap = min(mapping.maximum_concurrency or MAX_POLLERS, MAX_POLLERS)
+        self._depth_at = 0.0
 
     # pollers ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -219,7 +222,15 @@ class SqsPoller:
             batch, records = [m for m, _ in kept], [r for _, r in kept]
             if not batch:
                 return
-        self.ctx.emit(mapping, status="batch", size=len(batch), reason=reason)
+        depth: dict[str, Any] = {}
+        if time.monotonic() - self._depth_at > DEPTH_EVERY:  # for a plot next to concurrency
+            self._depth_at = time.monotonic()
+            with self.ctx.db.read() as conn:
+                visible, in_flight, _ = queue_rows.depth(
+                    conn, mapping.event_source_arn, self.ctx.clock.time()
+                )
+            depth = {"visible": visible, "in_flight": in_flight}
+        self.ctx.emit(mapping, status="batch", size=len(batch), reason=reason, **depth)
         service = self.ctx.invoker_for(mapping.account_id, mapping.region)
         payload = json.dumps({"Records": records}).encode()
         try:
