@@ -188,6 +188,17 @@ def build_parser() -> _Parser:
     p.add_argument("--on-failure", metavar="ARN", help="OnFailure destination")
     p.add_argument("--delete", action="store_true", help="delete the settings")
 
+    p = add(
+        "mappings",
+        "The event source mappings (of NAME) as a table; with --source, create one.",
+    )
+    p.add_argument("name", metavar="NAME[:QUALIFIER]", nargs="?")
+    p.add_argument("--source", metavar="ARN", help="a queue or stream ARN: create a mapping")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--window", type=int, metavar="S", help="MaximumBatchingWindowInSeconds")
+    p.add_argument("--starting-position", metavar="POS", help="streams: TRIM_HORIZON, LATEST")
+    p.add_argument("--delete", metavar="UUID", help="delete a mapping")
+
     p = add("explain", "Why a request was a cold, warm or provisioned start, or throttled.")
     p.add_argument("request_id", metavar="REQUEST_ID")
 

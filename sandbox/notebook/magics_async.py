@@ -1,6 +1,7 @@
-"""The asynchronous-invocation subcommands of ``%lambda``: ``async`` (the queue's events)
-and ``destinations`` (a qualifier's event invoke config). A mixin of
-:class:`~sandbox.notebook.magics.LambdaMagics`, kept apart to keep that module small."""
+"""The asynchronous and trigger subcommands of ``%lambda``: ``async`` (the queue's
+events), ``destinations`` (a qualifier's event invoke config) and ``mappings`` (event
+source mappings). A mixin of :class:`~sandbox.notebook.magics.LambdaMagics`, kept apart to
+keep that module small."""
 
 from __future__ import annotations
 
@@ -75,3 +76,40 @@ class AsyncMagics:
             f"maximum age {config.maximum_age} s, on success -> {config.on_success or '-'}, "
             f"on failure -> {config.on_failure or '-'}"
         )
+
+    def _mappings(self, args: argparse.Namespace, cell: str | None) -> object:
+        from sandbox.notebook.magics import Table
+
+        sb = self.sandbox
+        if args.delete:
+            sb.delete_event_source_mapping(args.delete)
+            print(f"{args.delete}: deleting")
+            return None
+        if args.source:
+            if not args.name:
+                raise errors.InvalidParameterValueException("--source needs NAME")
+            options: dict[str, Any] = {"batch_size": args.batch_size}
+            if args.window is not None:
+                options["maximum_batching_window_in_seconds"] = args.window
+            if args.starting_position:
+                options["starting_position"] = args.starting_position
+            mapping = sb.create_event_source_mapping(
+                args.name, args.source, **{k: v for k, v in options.items() if v is not None}
+            )
+            print(f"{mapping.uuid}: {args.source} -> {mapping.function_arn} ({mapping.state})")
+            return None
+        found = sb.list_event_source_mappings(function_name=args.name)
+        rows = [
+            (
+                m.uuid[:8],
+                m.event_source_arn.split(":", 5)[-1],
+                m.function_arn.split(":function:", 1)[-1],
+                str(m.state),
+                m.batch_size,
+                m.maximum_batching_window_in_seconds,
+                m.last_processing_result if m.kind.is_stream else "",
+            )
+            for m in found.event_source_mappings
+        ]
+        columns = ("UUID", "Source", "Function", "State", "Batch", "Window", "Last result")
+        return Table(columns, rows)

@@ -152,3 +152,26 @@ def test_sandbox_clock_continues_across_sessions(tmp_path: Path) -> None:
         assert modified <= iso8601(second.clock.time())  # stored times are never ahead
     with pytest.raises(Sandbox.exceptions.InvalidParameterValueException):
         Sandbox(tmp_path, time_scale=-1)
+
+
+@pytest.mark.process
+def test_magics_mappings(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "sandbox")
+    magics = shell.magics_manager.registry["LambdaMagics"]
+    magics.use(sb)
+    sb.create_function("orders", OK)
+    sb.sqs.create_queue("jobs")
+    shell.run_line_magic("lambda", f"mappings orders --source {QUEUE}jobs --batch-size 5")
+    out = capsys.readouterr().out
+    assert f"{QUEUE}jobs -> arn:aws:lambda:us-east-1:123456789012:function:orders" in out
+    (mapping,) = sb.list_event_source_mappings().event_source_mappings
+    sb.wait_for_event_source_mapping(mapping.uuid, "Enabled")
+    table = shell.run_line_magic("lambda", "mappings")
+    assert table.rows == [(mapping.uuid[:8], "jobs", "orders", "Enabled", 5, 0, "")]
+    shell.run_line_magic("lambda", f"mappings --delete {mapping.uuid}")
+    assert "deleting" in capsys.readouterr().out
+    sb.wait_for_event_source_mapping_deleted(mapping.uuid)
+    magics.close()
