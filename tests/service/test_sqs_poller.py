@@ -248,3 +248,33 @@ def test_disabled_mapping_does_not_poll(worker: Sandbox) -> None:
     assert batches(sb) == [] and depth(sb, "jobs") == (1, 0)
     sb.update_event_source_mapping(mapping.uuid, enabled=True)
     wait_for(lambda: batches(sb))
+
+
+def test_fifo_order_per_group(sb: Sandbox) -> None:
+    sb.create_function("worker", RECORDER)
+    url = sb.sqs.create_queue(
+        "jobs.fifo", attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for n in range(6):
+        sb.sqs.send_message(url, f"{'ab'[n % 2]}{n}", message_group_id="ab"[n % 2])
+    sb.create_event_source_mapping("worker", Q + "jobs.fifo", batch_size=2)
+    wait_for(lambda: sum(len(b["bodies"]) for b in batches(sb)) == 6)
+    order = [body for batch in batches(sb) for body in batch["bodies"]]
+    assert [b for b in order if b[0] == "a"] == ["a0", "a2", "a4"]
+    assert [b for b in order if b[0] == "b"] == ["b1", "b3", "b5"]
+
+
+def test_maximum_concurrency_caps_the_pollers(sb: Sandbox) -> None:
+    sb.create_function(
+        "slow", "import time\ndef lambda_handler(event, context):\n    time.sleep(0.05)\n"
+    )
+    url = sb.sqs.create_queue("busy")["QueueUrl"]
+    for start in range(0, 200, 10):
+        sb.sqs.send_message_batch(
+            url, [{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(10)]
+        )
+    sb.create_event_source_mapping(
+        "slow", Q + "busy", batch_size=1, scaling_config={"MaximumConcurrency": 2}
+    )
+    wait_for(lambda: depth(sb, "busy") == (0, 0), timeout=60)
+    assert max(n for _, n in sb.concurrency("slow")) <= 2

@@ -258,3 +258,36 @@ def test_checkpoints_survive_a_restart(tmp_path: object) -> None:
         pause = threading.Event()
         pause.wait(0.3)
         assert seen(second) == [["three"]]  # nothing read twice
+
+
+def test_tumbling_window_carries_state_to_a_final_invoke(sb: Sandbox, clock: FakeClock) -> None:
+    sb.create_function(
+        "count",
+        "import json\n"
+        "def lambda_handler(event, context):\n"
+        "    total = event['state'].get('total', 0) + len(event['Records'])\n"
+        "    print(json.dumps({'final': event['isFinalInvokeForWindow'], 'total': total,\n"
+        "                      'window': event['window'], 'shard': event['shardId']}))\n"
+        "    return {'state': {'total': total}}\n",
+    )
+    sb.kinesis.create_stream("clicks", shard_count=1)
+    sb.create_event_source_mapping(
+        "count",
+        STREAM,
+        starting_position="TRIM_HORIZON",
+        tumbling_window_in_seconds=60,
+        batch_size=2,
+    )
+    put(sb, "a", "b", "c")
+
+    def lines() -> list[dict[str, object]]:
+        rows = sb.telemetry.rows(kind="log", function_name="count")
+        return [json.loads(str(r["line"])) for r in rows if str(r["line"]).startswith("{")]
+
+    wait_for(lambda: sum(1 for x in lines() if not x["final"]) == 2)
+    assert [x["total"] for x in lines()] == [2, 3]  # the state carried from batch to batch
+    clock.advance(60)  # the window ends
+    wait_for(lambda: any(x["final"] for x in lines()))
+    final = next(x for x in lines() if x["final"])
+    assert final["total"] == 3 and final["shard"] == "shardId-000000000000"
+    assert str(final["window"]["end"]).endswith("Z")
