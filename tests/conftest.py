@@ -33,3 +33,12 @@ def make_function(sb: Sandbox):  # type: ignore[no-untyped-def]
         return sb.create_function(name, source, **kwargs)
 
     return make
+
+
+def ipython_shell():  # type: ignore[no-untyped-def]
+    """The test IPython shell. IPython's ``globalipapp.get_ipython`` answers only its first
+    caller (later calls return None), so every test module asks here."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    return start_ipython() or get_ipython()

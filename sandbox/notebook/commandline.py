@@ -199,6 +199,16 @@ def build_parser() -> _Parser:
     p.add_argument("--starting-position", metavar="POS", help="streams: TRIM_HORIZON, LATEST")
     p.add_argument("--delete", metavar="UUID", help="delete a mapping")
 
+    p = add(
+        "queue",
+        "A local SQS queue: --create it, --send messages (a %%lambda queue cell: one per "
+        "line), --receive N to peek; shows its depth.",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--create", action="store_true", help="create the queue first")
+    p.add_argument("--send", action="append", metavar="BODY", help="send a message")
+    p.add_argument("--receive", type=int, metavar="N", help="receive up to N (<= 10)")
+
     p = add("explain", "Why a request was a cold, warm or provisioned start, or throttled.")
     p.add_argument("request_id", metavar="REQUEST_ID")
 
@@ -227,7 +237,7 @@ def build_parser() -> _Parser:
 
 PARSER = build_parser()
 COMMANDS: tuple[str, ...] = PARSER.commands
-CELL_COMMANDS = ("create", "update", "invoke", "layer")
+CELL_COMMANDS = ("create", "update", "invoke", "layer", "queue")
 
 
 def all_pages(fetch: Callable[[str | None], Any], field: str) -> list[Any]:

@@ -1,7 +1,7 @@
 """The asynchronous and trigger subcommands of ``%lambda``: ``async`` (the queue's
-events), ``destinations`` (a qualifier's event invoke config) and ``mappings`` (event
-source mappings). A mixin of :class:`~sandbox.notebook.magics.LambdaMagics`, kept apart to
-keep that module small."""
+events), ``destinations`` (a qualifier's event invoke config), ``mappings`` (event source
+mappings) and ``queue`` (a local SQS queue: create, send, peek). A mixin of
+:class:`~sandbox.notebook.magics.LambdaMagics`, kept apart to keep that module small."""
 
 from __future__ import annotations
 
@@ -113,3 +113,38 @@ class AsyncMagics:
         ]
         columns = ("UUID", "Source", "Function", "State", "Batch", "Window", "Last result")
         return Table(columns, rows)
+
+    def _queue(self, args: argparse.Namespace, cell: str | None) -> object:
+        from sandbox.notebook.magics import Table
+
+        sqs = self.sandbox.sqs
+        if args.create:
+            url = sqs.create_queue(args.name)["QueueUrl"]
+            print(f"{args.name}: {url}")
+        else:
+            url = sqs.get_queue_url(args.name)["QueueUrl"]
+        bodies = list(args.send or [])
+        if cell is not None:
+            bodies += [line for line in cell.splitlines() if line.strip()]
+        for body in bodies:
+            sqs.send_message(url, body)
+        if bodies:
+            print(f"{args.name}: sent {len(bodies)} message(s)")
+        if args.receive:
+            got = sqs.receive_message(
+                url, max_number_of_messages=min(args.receive, 10), attribute_names=["All"]
+            ).get("Messages", [])
+            return Table(
+                ("MessageId", "Body", "Receives"),
+                [
+                    (m["MessageId"][:8], m["Body"], m["Attributes"]["ApproximateReceiveCount"])
+                    for m in got
+                ],
+            )
+        attrs = sqs.get_queue_attributes(url, attribute_names=["All"])["Attributes"]
+        print(
+            f"{args.name}: {attrs['ApproximateNumberOfMessages']} visible, "
+            f"{attrs['ApproximateNumberOfMessagesNotVisible']} in flight, "
+            f"{attrs['ApproximateNumberOfMessagesDelayed']} delayed"
+        )
+        return None

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
 
 from sandbox import Sandbox
 from sandbox.core.invocation import InvokeResult
@@ -27,6 +26,7 @@ from sandbox.notebook.magics import (
     complete,
     unload_ipython_extension,
 )
+from tests.conftest import ipython_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = """\
@@ -38,7 +38,7 @@ def lambda_handler(event, context):
 
 @pytest.fixture(scope="module")
 def shell() -> Any:
-    ip = get_ipython()
+    ip = ipython_shell()
     ip.run_line_magic("load_ext", "sandbox")
     return ip
 

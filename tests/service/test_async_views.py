@@ -14,6 +14,7 @@ from sandbox import FakeClock, Sandbox
 from sandbox.core.clock import RealClock, ScaledClock, iso8601
 from sandbox.store.db import Database
 from sandbox.store.timeline import continue_timeline
+from tests.conftest import ipython_shell
 from tests.service.test_async import FAILING, OK, wait_for, waiting
 
 pytestmark = pytest.mark.timeout(90)
@@ -95,9 +96,7 @@ def test_timeline_without_async_events_keeps_its_legend() -> None:
 
 @pytest.mark.process
 def test_magics_async_and_destinations(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
+    shell = ipython_shell()
     shell.run_line_magic("load_ext", "sandbox")
     magics = shell.magics_manager.registry["LambdaMagics"]
     magics.use(sb)
@@ -156,9 +155,7 @@ def test_sandbox_clock_continues_across_sessions(tmp_path: Path) -> None:
 
 @pytest.mark.process
 def test_magics_mappings(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
+    shell = ipython_shell()
     shell.run_line_magic("load_ext", "sandbox")
     magics = shell.magics_manager.registry["LambdaMagics"]
     magics.use(sb)
@@ -174,4 +171,24 @@ def test_magics_mappings(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> Non
     shell.run_line_magic("lambda", f"mappings --delete {mapping.uuid}")
     assert "deleting" in capsys.readouterr().out
     sb.wait_for_event_source_mapping_deleted(mapping.uuid)
+    magics.close()
+
+
+def test_magics_queue(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    shell = ipython_shell()
+    shell.run_line_magic("load_ext", "sandbox")
+    magics = shell.magics_manager.registry["LambdaMagics"]
+    magics.use(sb)
+    shell.run_line_magic("lambda", "queue jobs --create --send one")
+    out = capsys.readouterr().out
+    assert "jobs: https://sqs.us-east-1.amazonaws.com/123456789012/jobs" in out
+    assert "jobs: sent 1 message(s)" in out and "jobs: 1 visible, 0 in flight, 0 delayed" in out
+    shell.run_cell_magic("lambda", "queue jobs", "two\nthree\n")
+    assert "jobs: 3 visible" in capsys.readouterr().out
+    table = shell.run_line_magic("lambda", "queue jobs --receive 10")
+    assert sorted(row[1] for row in table.rows) == ["one", "three", "two"]
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="The specified queue does not exist"):
+        shell.run_line_magic("lambda", "queue nope")
     magics.close()
