@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ class QueuedEvent:
 
 
 class AsyncOutcomes:
-    """Finishing events; the queue provides the attributes and the two hooks below."""
+    """Writing and finishing events; the queue provides the attributes and ``_wake``."""
 
     _db: Database
     _bus: TelemetryBus
@@ -83,10 +84,23 @@ class AsyncOutcomes:
         origin: str,
         request_id: str | None = None,
     ) -> str:
-        raise NotImplementedError
+        request_id = request_id or str(uuid.uuid4())
+        now = self._clock.time()
+        conn.execute(
+            "INSERT INTO async_events (request_id, account, region, name, qualifier, payload, "
+            "received, due, state, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+            (request_id, account, region, name, qualifier, payload, now, now, origin),
+        )
+        return request_id
 
     def _emit_queued(self, account: str, name: str, request_id: str, origin: str) -> None:
-        raise NotImplementedError
+        self._bus.emit(
+            RecordKind.ASYNC,
+            function_name=name,
+            request_id=request_id,
+            account_id=account,
+            detail={"status": "queued", "origin": origin},
+        )
 
     def _wake(self) -> None:
         raise NotImplementedError

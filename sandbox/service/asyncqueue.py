@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 import uuid
@@ -132,35 +131,6 @@ class AsyncQueue(AsyncOutcomes):
             )
         self._emit_queued(ref.account_id, ref.name, request_id, "invoke")
         self._wake()
-
-    def _insert(
-        self,
-        conn: sqlite3.Connection,
-        account: str,
-        region: str,
-        name: str,
-        qualifier: str | None,
-        payload: bytes,
-        origin: str,
-        request_id: str | None = None,
-    ) -> str:
-        request_id = request_id or str(uuid.uuid4())
-        now = self._clock.time()
-        conn.execute(
-            "INSERT INTO async_events (request_id, account, region, name, qualifier, payload, "
-            "received, due, state, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
-            (request_id, account, region, name, qualifier, payload, now, now, origin),
-        )
-        return request_id
-
-    def _emit_queued(self, account: str, name: str, request_id: str, origin: str) -> None:
-        self._bus.emit(
-            RecordKind.ASYNC,
-            function_name=name,
-            request_id=request_id,
-            account_id=account,
-            detail={"status": "queued", "origin": origin},
-        )
 
     # waiting ------------------------------------------------------------------------------
     def pending(self) -> int:

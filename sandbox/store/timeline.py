@@ -30,7 +30,7 @@ def continue_timeline(db: Database, time_scale: float | None) -> Clock:
     """The clock of a new session on ``db``: real time, or ``time_scale`` times faster,
     never behind the platform time an earlier session reached."""
     scale = float(time_scale) if time_scale else 1.0
-    now = time.time()
+    now = time.time()  # the wall clock: what anchors the platform timeline between sessions
     start = now
     rows = db.query("SELECT value FROM meta WHERE key=?", (_KEY,))
     if rows:

@@ -292,80 +292,49 @@ class _ShardReader:
         try:
             result = service.invoke(mapping.function_arn, json.dumps(event).encode())
         except TooManyRequestsException as exc:
-            self.ctx.emit(
-                mapping,
-                status="settled",
-                outcome="throttled",
-                reason=exc.reason,
-                shard=self.shard_id,
-            )
+            self._settled("", "throttled", reason=exc.reason)
             return "throttled", None, None
         except (LambdaError, SandboxError) as exc:
             if isinstance(exc, SandboxClosedError):
                 raise
-            self.ctx.emit(
-                mapping, status="settled", outcome="error", error=str(exc), shard=self.shard_id
-            )
+            self._settled("", "error", error=str(exc))
             return "throttled", None, None  # a system error: try again, no retry used
         context = {"statusCode": 200, "executedVersion": result.executed_version or "$LATEST"}
         if result.function_error:
             context["functionError"] = result.function_error
-            self.ctx.emit(
-                mapping,
-                result.request_id,
-                status="settled",
-                outcome="failure",
-                shard=self.shard_id,
-                size=len(batch),
-            )
+            self._settled(result.request_id, "failure", size=len(batch))
             return "failure", None, context
         if mapping.tumbling_window_in_seconds:
             state = result.payload.get("state") if isinstance(result.payload, Mapping) else None
             if not isinstance(state, Mapping):
-                self.ctx.emit(
-                    mapping,
-                    result.request_id,
-                    status="settled",
-                    outcome="failure",
-                    shard=self.shard_id,
-                    reason="no state returned",
-                )
+                self._settled(result.request_id, "failure", reason="no state returned")
                 return "failure", None, context
             self.window_state = {"state": dict(state), "start": self._window_start(batch[0])}
         if mapping.report_batch_item_failures:
             ids = {r.sequence_number for r in batch}
             failed = batch_failures(result.payload, ids)
             if failed is None:
-                self.ctx.emit(
-                    mapping,
-                    result.request_id,
-                    status="settled",
-                    outcome="failure",
-                    shard=self.shard_id,
-                    invalid_report=True,
-                )
+                self._settled(result.request_id, "failure", invalid_report=True)
                 return "failure", None, context
             if failed:
                 first = min(i for i, r in enumerate(batch) if r.sequence_number in failed)
-                self.ctx.emit(
-                    mapping,
-                    result.request_id,
-                    status="settled",
-                    outcome="partial",
-                    shard=self.shard_id,
-                    succeeded=first,
-                    failed=len(batch) - first,
+                self._settled(
+                    result.request_id, "partial", succeeded=first, failed=len(batch) - first
                 )
                 return "failure", first, context
-        self.ctx.emit(
-            mapping,
-            result.request_id,
-            status="settled",
-            outcome="success",
-            shard=self.shard_id,
-            succeeded=len(batch),
-        )
+        self._settled(result.request_id, "success", succeeded=len(batch))
         return "success", None, context
+
+    def _settled(self, request_id: str, outcome: str, **detail: Any) -> None:
+        """A ``settled`` POLL record for a batch of this shard."""
+        self.ctx.emit(
+            self.mapping,
+            request_id,
+            status="settled",
+            outcome=outcome,
+            shard=self.shard_id,
+            **detail,
+        )
 
     # tumbling windows ----------------------------------------------------------------------
     def _window_start(self, record: StreamRecord) -> float:
