@@ -7,7 +7,9 @@ AWS error code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,12 +84,18 @@ def _save_pictures(sb: Sandbox, folder: Path) -> None:
         print(f"   {path}")
 
 
+_PACKER = """
+def lambda_handler(event, context):
+    return len(event["Records"])
+"""
+
+
 def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
     name, broken, layered = "demo-hello", "demo-broken", "demo-layered"
     print(
         f"lambda-sandbox {__version__}: store at {sb.home} (account {sb.account_id}, {sb.region})\n"
     )
-    for old in (name, broken, layered):
+    for old in (name, broken, layered, "demo-packer"):
         try:
             sb.delete_function(old)
         except sb.exceptions.ResourceNotFoundException:
@@ -193,14 +201,75 @@ def _demo(sb: Sandbox, out: argparse.Namespace) -> int:
             attempt()
         except LambdaError as exc:
             print(f"   {exc.code}: {exc.message}")
+    _demo_destinations(sb, name, broken)
+    _demo_trigger(sb)
     print(f"\nThe telemetry bus recorded {len(sb.telemetry):,} events (sb.telemetry.rows()).")
     # next to the store; an ephemeral store is deleted at exit, so the working directory
     _save_pictures(sb, Path.cwd() if getattr(out, "ephemeral", False) else sb.home)
     print(
-        "Next: destinations and triggers arrive issue by issue; "
-        "see docs/index.md. In a notebook: %load_ext sandbox (docs/notebook.md)."
+        "Next: the labs in notebooks/ and the pages in docs/index.md. "
+        "In a notebook: %load_ext sandbox (docs/notebook.md)."
     )
     return 0
+
+
+def _empty_queue(sb: Sandbox, name: str) -> str:
+    """A queue of the demo, emptied of an earlier run's messages (PurgeQueue allows one
+    purge a minute, so a second demo within a minute reads and deletes instead)."""
+    url = str(sb.sqs.create_queue(name)["QueueUrl"])
+    while got := sb.sqs.receive_message(url, max_number_of_messages=10).get("Messages"):
+        for message in got:
+            sb.sqs.delete_message(url, message["ReceiptHandle"])
+    return url
+
+
+def _demo_destinations(sb: Sandbox, ok: str, failing: str) -> None:
+    print("\n7. Destination: an asynchronous invoke answers 202 at once; where its result goes")
+    print("   is the destination's business (a failure here, with retries turned off).")
+    queue = _empty_queue(sb, "demo-results")
+    arn = f"arn:aws:sqs:{sb.region}:{sb.account_id}:demo-results"
+    for fn in (ok, failing):
+        sb.put_function_event_invoke_config(
+            fn,
+            maximum_retry_attempts=0,
+            destination_config={
+                "OnSuccess": {"Destination": arn},
+                "OnFailure": {"Destination": arn},
+            },
+        )
+        result = sb.invoke(fn, {"name": "async"}, invocation_type="Event")
+        print(f"   invoke {fn} (Event): {result.status_code}")
+    sb.drain(30)
+    got = sb.sqs.receive_message(queue, max_number_of_messages=10).get("Messages", [])
+    for message in got:
+        record = json.loads(message["Body"])
+        context = record["requestContext"]
+        print(
+            f"   record in demo-results: {context['functionArn'].split(':')[-2]} "
+            f"{context['condition']} after {context['approximateInvokeCount']} invocation(s)"
+        )
+
+
+def _demo_trigger(sb: Sandbox) -> None:
+    print("\n8. Trigger: an event source mapping reads a queue and invokes with batches.")
+    sb.create_function("demo-packer", _PACKER)
+    queue = _empty_queue(sb, "demo-orders")
+    for n in range(25):
+        sb.sqs.send_message(queue, json.dumps({"order": n}))
+    mapping = sb.create_event_source_mapping(
+        "demo-packer", f"arn:aws:sqs:{sb.region}:{sb.account_id}:demo-orders", batch_size=10
+    )
+    deadline = time.monotonic() + 30
+    sizes: list[int] = []
+    while sum(sizes) < 25 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        sizes = [
+            int(str(r["succeeded"]))
+            for r in sb.telemetry.rows(kind="poll")
+            if r["status"] == "settled" and r.get("mapping") == mapping.uuid
+        ]
+    print(f"   25 messages, {len(sizes)} batches of {sizes} (BatchSize 10); the queue is empty")
+    sb.delete_event_source_mapping(mapping.uuid)
 
 
 # ``sam local generate-event SERVICE EVENT`` names -> template kinds (sandbox.events)

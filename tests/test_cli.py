@@ -34,9 +34,16 @@ def test_demo_runs_and_is_repeatable(tmp_path: Path, capsys: pytest.CaptureFixtu
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:demo-hello:$latest"
         in first
     )
+    assert "invoke demo-broken (Event): 202" in first
+    assert "record in demo-results: demo-hello Success after 1 invocation(s)" in first
+    assert "record in demo-results: demo-broken RetriesExhausted after 1 invocation(s)" in first
+    assert "25 messages, 3 batches of " in first
     assert all((tmp_path / f"demo-{n}.png").is_file() for n in ("timeline", "concurrency"))
     assert main(["--home", str(tmp_path), "demo"]) == 0  # on the same store, again
-    assert capsys.readouterr().out.count("published version 1") == 1
+    again = capsys.readouterr().out
+    assert again.count("published version 1") == 1
+    assert again.count("record in demo-results:") == 2  # the queue was emptied first
+    assert "25 messages, 3 batches of " in again
 
 
 def test_console_script_entry_point(tmp_path: Path) -> None:
