@@ -30,8 +30,9 @@ __all__ = [
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/(?P<service>[^/,\s]+)/aws4_request")
 _FORM = "application/x-www-form-urlencoded"
 
-XmlValue = str | Mapping[str, "XmlValue"] | list["XmlValue"] | None
-"""A value of an XML answer: text, an element's children by name, or a list of ``member``s."""
+XmlValue = str | Mapping[str, "XmlValue"] | list["XmlValue"] | list[tuple[str, "XmlValue"]] | None
+"""A value of an XML answer: text, an element's children by name, a list of ``member``
+elements, or a list of ``(name, value)`` children (repeated names, as ``entry``)."""
 
 
 def request_id() -> str:
@@ -89,14 +90,21 @@ def mapping(params: Mapping[str, str], prefix: str, key: str, value: str) -> dic
 
 def xml_element(name: str, value: XmlValue) -> str:
     """``value`` as the XML element ``name``: text escaped; a mapping as child elements in
-    its order (None children left out); a list as ``member`` children."""
+    its order (None children left out); a list as ``member`` children, or of ``(name,
+    value)`` pairs as those children.
+
+    >>> xml_element("A", {"B": "x<y", "C": [("entry", {"key": "k"})], "D": ["1"]})
+    '<A><B>x&lt;y</B><C><entry><key>k</key></entry></C><D><member>1</member></D></A>'
+    """
     if value is None:
         return ""
     if isinstance(value, str):
         return f"<{name}>{escape(value)}</{name}>"
     children: Iterable[str]
     if isinstance(value, list):
-        children = (xml_element("member", v) for v in value)
+        children = (
+            xml_element(*v) if isinstance(v, tuple) else xml_element("member", v) for v in value
+        )
     else:
         children = (xml_element(k, v) for k, v in value.items())
     return f"<{name}>{''.join(children)}</{name}>"
