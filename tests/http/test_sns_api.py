@@ -319,3 +319,31 @@ def test_boto3_error_codes(sns, sb: Sandbox) -> None:  # type: ignore[no-untyped
         sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="x")
     assert later.value.response["Error"]["Code"] == "InvalidAction"
     assert "SetTopicAttributes" in later.value.response["Error"]["Message"]
+
+
+@pytest.mark.process
+def test_boto3_publish_invokes_a_subscribed_function(sns, sqs, sb: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    sb.create_function("fn", "def lambda_handler(event, context):\n    return event\n")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    seen = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    sb.put_function_event_invoke_config(
+        "fn",
+        destination_config={
+            "OnSuccess": {"Destination": f"arn:aws:sqs:us-east-1:{sb.account_id}:seen"}
+        },
+    )
+    sb.add_permission("fn", "sns", "lambda:InvokeFunction", "sns.amazonaws.com", source_arn=topic)
+    function_arn = f"arn:aws:lambda:us-east-1:{sb.account_id}:function:fn"
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
+    published = sns.publish(
+        TopicArn=topic,
+        Message="hello",
+        MessageAttributes={"channel": {"DataType": "String", "StringValue": "web"}},
+    )
+    assert sb.drain(60)
+    (message,) = sqs.receive_message(QueueUrl=seen)["Messages"]
+    (record,) = json.loads(message["Body"])["requestPayload"]["Records"]
+    assert record["EventSource"] == "aws:sns"
+    assert record["Sns"]["MessageId"] == published["MessageId"]
+    assert record["Sns"]["Message"] == "hello"
+    assert record["Sns"]["MessageAttributes"] == {"channel": {"Type": "String", "Value": "web"}}
