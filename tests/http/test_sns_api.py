@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import shutil
+import subprocess
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -347,3 +350,35 @@ def test_boto3_publish_invokes_a_subscribed_function(sns, sqs, sb: Sandbox) -> N
     assert record["Sns"]["MessageId"] == published["MessageId"]
     assert record["Sns"]["Message"] == "hello"
     assert record["Sns"]["MessageAttributes"] == {"channel": {"Type": "String", "Value": "web"}}
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_aws_cli(endpoint: str, tmp_path, sb: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+
+    def aws(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["aws", "--endpoint-url", endpoint, "--output", "json", "sns", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    created = aws("create-topic", "--name", "cli")
+    assert created.returncode == 0, created.stderr
+    topic = json.loads(created.stdout)["TopicArn"]
+    published = aws("publish", "--topic-arn", topic, "--message", "hi")
+    assert published.returncode == 0, published.stderr
+    assert json.loads(published.stdout)["MessageId"] == sb.sns.published(topic)[0]["MessageId"]
+    missing = aws("publish", "--topic-arn", topic + "-gone", "--message", "hi")
+    assert missing.returncode != 0
+    assert "NotFound" in missing.stderr

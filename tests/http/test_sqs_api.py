@@ -9,7 +9,10 @@ message bodies and attributes that round-trip exactly."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -360,3 +363,34 @@ def test_boto3_fifo_and_dead_letter_sources(sqs) -> None:  # type: ignore[no-unt
     assert first["SequenceNumber"]
     got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in got] == ["a"]
+
+
+def aws_cli(endpoint: str, tmp_path, *args: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Run the AWS CLI against the endpoint with throwaway credentials; its JSON output."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+    done = subprocess.run(
+        ["aws", "--endpoint-url", endpoint, "--output", "json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_aws_cli(endpoint: str, tmp_path, sb: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    url = aws_cli(endpoint, tmp_path, "sqs", "create-queue", "--queue-name", "cli")["QueueUrl"]
+    assert url == f"https://sqs.us-east-1.amazonaws.com/{sb.account_id}/cli"
+    aws_cli(endpoint, tmp_path, "sqs", "send-message", "--queue-url", url, "--message-body", "hi")
+    got = aws_cli(endpoint, tmp_path, "sqs", "receive-message", "--queue-url", str(url))
+    assert [m["Body"] for m in got["Messages"]] == ["hi"]  # type: ignore[index]
