@@ -33,6 +33,7 @@ from sandbox._api.observe import ObserveAPI
 from sandbox._api.permissions import PermissionsAPI
 from sandbox._api.plots import PlotsAPI
 from sandbox._api.resources import ResourcesAPI
+from sandbox._api.serve import ServeAPI
 from sandbox._api.streams import StreamsAPI
 from sandbox._api.urls import FunctionUrlAPI
 from sandbox.core.clock import Clock
@@ -275,6 +276,7 @@ class Sandbox(
     MappingsAPI,
     FunctionUrlAPI,
     StreamsAPI,
+    ServeAPI,
 ):
     """A local AWS Lambda: functions, versions, aliases, layers and their execution.
 
