@@ -20,8 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sandbox import Sandbox
+from sandbox import FakeClock, Sandbox
 from sandbox.http import sns_api, sqs_api
 from sandbox.http.protocol import Request
 
@@ -204,6 +206,51 @@ def test_structured_message_needs_a_default(sb: Sandbox) -> None:
     status, _, _ = call(sb, {**base, "Message": '{"default": "d", "email": "e"}'})
     assert status == 200
     assert [m["Message"] for m in sb.sns.published(arn)] == ["d"]
+
+
+_KEYS = st.sampled_from(
+    ["Name", "TopicArn", "TargetArn", "Message", "Subject", "MessageStructure", "Protocol",
+     "Endpoint", "SubscriptionArn", "NextToken", "Attributes.entry.1.key",
+     "Attributes.entry.1.value", "MessageAttributes.entry.1.Name",
+     "MessageAttributes.entry.1.Value.DataType", "MessageAttributes.entry.1.Value.StringValue",
+     "MessageAttributes.entry.1.Value.BinaryValue", "Tags.member.1.Key"]
+)  # fmt: skip
+
+
+def test_malformed_requests_never_crash() -> None:
+    """Any parameters of any action, and any bytes as a form: an SNS answer in XML (or
+    None for what is not SNS's), never an exception; garbage changes nothing."""
+    with Sandbox.ephemeral(clock=FakeClock()) as sb:
+        topic = sb.sns.create_topic("t")["TopicArn"]
+        queue = sb.sqs.create_queue("q")["QueueUrl"]
+        sb.sns.subscribe(topic, "sqs", f"arn:aws:sqs:{sb.region}:{sb.account_id}:q")
+        actions = st.sampled_from([*sns_api.OPERATIONS, "SetTopicAttributes"])
+
+        @settings(max_examples=200, deadline=None)
+        @given(st.binary(max_size=64))
+        def garbage(raw: bytes) -> None:
+            response = sns_api.handle(sb, make_request(sb, "POST", "/", FORM, raw))
+            if response is not None:
+                assert response.status in (400, 404)
+                ET.fromstring(response.body)
+            assert sb.sns.list_topics()["Topics"] == [{"TopicArn": topic}]
+            assert sb.sns.published(topic) == []
+
+        @settings(max_examples=300, deadline=None)
+        @given(actions, st.dictionaries(_KEYS, st.text(max_size=30), max_size=6), st.booleans())
+        def params(action: str, given_params: dict[str, str], on_topic: bool) -> None:
+            if on_topic:
+                given_params["TopicArn"] = topic
+            try:
+                status, _, root = call(sb, {**given_params, "Action": action})
+            except ValueError:  # text urlencode cannot carry (lone surrogates)
+                return
+            assert status in (200, 400, 404)
+            assert root.tag.startswith(NS)
+
+        garbage()
+        params()
+        del queue
 
 
 # boto3 -----------------------------------------------------------------------------------------

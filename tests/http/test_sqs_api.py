@@ -19,8 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sandbox import Sandbox
+from sandbox import FakeClock, Sandbox
 from sandbox.http import sqs_api
 from sandbox.http.protocol import Request
 
@@ -209,6 +211,53 @@ def test_other_account_from_the_access_key(sb: Sandbox) -> None:
     assert json.loads(response.body)["QueueUrl"].endswith("/210987654321/theirs")
     assert sb.sqs.list_queues() == {}
     assert len(sb.for_account("210987654321").sqs.list_queues()["QueueUrls"]) == 1
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_MEMBERS = st.sampled_from(
+    ["QueueUrl", "QueueName", "Attributes", "AttributeNames", "MessageBody", "Entries",
+     "MessageAttributes", "ReceiptHandle", "VisibilityTimeout", "MaxNumberOfMessages",
+     "DelaySeconds", "NextToken", "MaxResults", "MessageAttributeNames", "tags"]
+)  # fmt: skip
+
+
+def test_malformed_requests_never_crash_and_garbage_changes_nothing() -> None:
+    """Any body, any member values: an SQS answer (200 or 400 with a JSON body), never an
+    exception; a body that is not a JSON object leaves the store as it was."""
+    with Sandbox.ephemeral(clock=FakeClock()) as sb:
+        url = sb.sqs.create_queue("q")["QueueUrl"]
+        sb.sqs.send_message(url, "kept")
+        operations = st.sampled_from([*sqs_api.OPERATIONS, "TagQueue", "Nope", ""])
+
+        @settings(max_examples=300, deadline=None)
+        @given(operations, st.dictionaries(_MEMBERS, _JSON, max_size=5), st.booleans())
+        def members(operation: str, body: dict[str, object], with_queue: bool) -> None:
+            if with_queue:
+                body["QueueUrl"] = url
+            status, _, answer = call(sb, operation, body)
+            assert status in (200, 400)
+            assert isinstance(answer, dict)
+
+        @settings(max_examples=200, deadline=None)
+        @given(operations, st.binary(max_size=64).filter(lambda b: not b.strip().startswith(b"{")))
+        def garbage(operation: str, raw: bytes) -> None:
+            before = sb.sqs.get_queue_attributes(url, ["All"])["Attributes"]
+            request = make_request(sb, "POST", "/", {"X-Amz-Target": f"AmazonSQS.{operation}"}, raw)
+            response = sqs_api.handle(sb, request)
+            assert response is not None
+            assert response.status in (200, 400)
+            if raw.strip():
+                assert response.status == 400
+            assert sb.sqs.get_queue_attributes(url, ["All"])["Attributes"] == before
+
+        garbage()
+        members()
 
 
 # boto3 -----------------------------------------------------------------------------------------
