@@ -106,6 +106,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, oversized headers, unknown
+        method) as AWS-shaped JSON over HTTP/1.1, even to a request that named no version."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        code_name = "InvalidRequestException" if code < 500 else "ServiceException"
+        self._send(_error(code, code_name, message or phrase))
+
     def do_GET(self) -> None:
         self._dispatch()
 
