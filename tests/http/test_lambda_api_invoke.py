@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +161,40 @@ def test_provisioned_concurrency(lam: Any, sb: Sandbox) -> None:
     with pytest.raises(ClientError) as exc:
         lam.get_provisioned_concurrency_config(FunctionName="fn", Qualifier="1")
     assert error_of(exc)[0] == "ProvisionedConcurrencyConfigNotFoundException"
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_aws_cli(server: EndpointServer, tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
+
+    def aws(*args: str) -> subprocess.CompletedProcess[str]:
+        command = ["aws", "--endpoint-url", server.url, "lambda", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    create(client(server.url), "hello", HANDLER)
+    listed = aws("list-functions", "--query", "Functions[].FunctionName", "--output", "text")
+    assert listed.returncode == 0 and listed.stdout.split() == ["hello"]
+    out = tmp_path / "out.json"
+    version = subprocess.run(["aws", "--version"], capture_output=True, text=True, timeout=60)
+    binary = (
+        []
+        if "aws-cli/1." in version.stdout + version.stderr
+        else [
+            "--cli-binary-format",
+            "raw-in-base64-out",
+        ]
+    )
+    invoked = aws("invoke", "--function-name", "hello", *binary, "--payload", '{"a": 1}', str(out))
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+    assert json.loads(out.read_text())["echo"] == {"a": 1}
+    missing = aws("get-function", "--function-name", "nope")
+    assert missing.returncode == 255
+    assert "ResourceNotFoundException" in missing.stderr and "Function not found" in missing.stderr
