@@ -29,6 +29,7 @@ __all__ = [
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/(?P<service>[^/,\s]+)/aws4_request")
 _FORM = "application/x-www-form-urlencoded"
+_ENTITIES = {"\r": "&#xD;"}  # a bare CR would reach the reader as LF (XML end-of-line handling)
 
 XmlValue = str | Mapping[str, "XmlValue"] | list["XmlValue"] | list[tuple[str, "XmlValue"]] | None
 """A value of an XML answer: text, an element's children by name, a list of ``member``
@@ -99,7 +100,7 @@ def xml_element(name: str, value: XmlValue) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return f"<{name}>{escape(value)}</{name}>"
+        return f"<{name}>{escape(value, _ENTITIES)}</{name}>"
     children: Iterable[str]
     if isinstance(value, list):
         children = (

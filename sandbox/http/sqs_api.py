@@ -16,8 +16,9 @@ ACCOUNT/NAME``). The SDKs send every request to ``endpoint_url`` whatever the UR
 a URL of any host names the queue by its last two path parts; the region is the host's when
 it is an SQS host, else the request's.
 
-Not here: SQS's older query protocol (``Action=SendMessage``, SDKs before 2023), and the
-operations the local queues lack (tags, permissions, message move tasks), which answer
+SQS's older query protocol (``Action=SendMessage``, SDKs before late 2023) is answered by
+:mod:`sandbox.http.sqs_query` through the same operations. The operations the local queues
+lack (tags, permissions, message move tasks) answer
 ``AWS.SimpleQueueService.UnsupportedOperation`` naming the operation.
 """
 
@@ -44,14 +45,14 @@ from sandbox.resources.queues import SQSClient
 if TYPE_CHECKING:
     from sandbox._sandbox import Sandbox
 
-__all__ = ["OPERATIONS", "handle"]
+__all__ = ["LATER", "OPERATIONS", "client_for", "handle", "jsonable"]
 
 _TARGET = "AmazonSQS."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
 _QUEUE_PATH = re.compile(r"^/(?P<account>\d{12})/(?P<name>[A-Za-z0-9_.-]{1,80})/?$")
 _SQS_HOST = re.compile(r"^sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 # botocore's SQS service model (2012-11-05): the operations the sandbox does not implement
-_LATER = frozenset(
+LATER = frozenset(
     {
         "AddPermission",
         "CancelMessageMoveTask",
@@ -80,22 +81,24 @@ def handle(sb: Sandbox, request: Request) -> Response | None:
     other request."""
     target = request.headers.get("x-amz-target", "")
     if not target.startswith(_TARGET):
-        return None
+        from sandbox.http import sqs_query  # the older protocol builds on this module
+
+        return sqs_query.handle(sb, request)
     rid = request_id()
     operation = target[len(_TARGET) :]
     try:
         call = OPERATIONS.get(operation)
         if call is None:
-            if operation in _LATER:
+            if operation in LATER:
                 raise UnsupportedOperation(
                     f"The sandbox does not implement SQS's {operation} operation yet."
                 )
             return _unknown(operation, rid)
         body = _body(request)
-        answer = call(_client(sb, request), body, request)
+        answer = call(client_for(sb, request), body, request)
     except ServiceError as error:
         return _error(error, rid)
-    return Response(200, json.dumps(_jsonable(answer)).encode(), _headers(rid))
+    return Response(200, json.dumps(jsonable(answer)).encode(), _headers(rid))
 
 
 # the operations --------------------------------------------------------------------------------
@@ -233,11 +236,11 @@ OPERATIONS: dict[str, Callable[[SQSClient, Body, Request], Any]] = {
     "ChangeMessageVisibilityBatch": _change_message_visibility_batch,
     "ListDeadLetterSourceQueues": _list_dead_letter_source_queues,
 }
-"""The operations served, by ``X-Amz-Target`` name."""
+"""The operations served, by ``X-Amz-Target`` name (and query ``Action``)."""
 
 
 # reading the request ---------------------------------------------------------------------------
-def _client(sb: Sandbox, request: Request) -> SQSClient:
+def client_for(sb: Sandbox, request: Request) -> SQSClient:
     """The local SQS of the request's account and region (from its credential scope)."""
     if (request.account_id, request.region) == (sb.account_id, sb.region):
         return sb.sqs
@@ -354,14 +357,14 @@ def _headers(rid: str) -> dict[str, str]:
     return {"Content-Type": _CONTENT_TYPE, "x-amzn-RequestId": rid}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """An answer with bytes (binary message attributes) as base64, as JSON carries blobs."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
