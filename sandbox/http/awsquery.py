@@ -30,6 +30,8 @@ __all__ = [
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/(?P<service>[^/,\s]+)/aws4_request")
 _FORM = "application/x-www-form-urlencoded"
 _ENTITIES = {"\r": "&#xD;"}  # a bare CR would reach the reader as LF (XML end-of-line handling)
+# what XML 1.0 cannot carry at all (an error message may echo it): shown as U+FFFD
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 XmlValue = str | Mapping[str, "XmlValue"] | list["XmlValue"] | list[tuple[str, "XmlValue"]] | None
 """A value of an XML answer: text, an element's children by name, a list of ``member``
@@ -92,7 +94,7 @@ def mapping(params: Mapping[str, str], prefix: str, key: str, value: str) -> dic
 def xml_element(name: str, value: XmlValue) -> str:
     """``value`` as the XML element ``name``: text escaped; a mapping as child elements in
     its order (None children left out); a list as ``member`` children, or of ``(name,
-    value)`` pairs as those children.
+    value)`` pairs as those children. Characters XML cannot carry become U+FFFD.
 
     >>> xml_element("A", {"B": "x<y", "C": [("entry", {"key": "k"})], "D": ["1"]})
     '<A><B>x&lt;y</B><C><entry><key>k</key></entry></C><D><member>1</member></D></A>'
@@ -100,7 +102,8 @@ def xml_element(name: str, value: XmlValue) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return f"<{name}>{escape(value, _ENTITIES)}</{name}>"
+        text = escape(_NOT_XML.sub("\ufffd", value), _ENTITIES)
+        return f"<{name}>{text}</{name}>"
     children: Iterable[str]
     if isinstance(value, list):
         children = (

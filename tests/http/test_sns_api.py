@@ -1,6 +1,6 @@
 """SNS's query protocol on the endpoint: hand-built form requests against the handler, and
-unmodified boto3 ``sns`` (and ``sqs``) clients through a test-only HTTP server that parses
-requests as the endpoint will and asks the SQS handler, then the SNS handler.
+unmodified boto3 ``sns`` (and ``sqs``) clients and the AWS CLI through the sandbox's
+endpoint (``sb.serve()``), which asks the SQS handler, then the SNS handler.
 
 The XML must be SNS's exact shape (botocore parses it by the service model), errors carry
 SNS's codes and statuses, and a publish reaches the subscribed queue as SNS's notification."""
@@ -13,10 +13,8 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
@@ -24,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox import FakeClock, Sandbox
-from sandbox.http import sns_api, sqs_api
+from sandbox.http import sns_api
 from sandbox.http.protocol import Request
 
 boto3 = pytest.importorskip("boto3")
@@ -61,35 +59,12 @@ def make_request(sb: Sandbox, method: str, target: str, headers: dict[str, str],
 
 @pytest.fixture
 def endpoint(sb: Sandbox) -> Iterator[str]:
-    """A throwaway HTTP server on loopback that asks the SQS handler, then the SNS one."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            request = make_request(sb, "POST", self.path, dict(self.headers.items()), body)
-            response = sqs_api.handle(sb, request) or sns_api.handle(sb, request)
-            if response is None:
-                self.send_error(404)
-                return
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """The sandbox's endpoint on a free loopback port."""
+    server = sb.serve(port=0)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.close()
 
 
 def client(endpoint: str, service: str):  # type: ignore[no-untyped-def]

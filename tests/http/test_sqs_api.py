@@ -1,6 +1,6 @@
 """SQS's JSON protocol on the endpoint: hand-built requests against the handler, and
-unmodified boto3 ``sqs`` clients through a test-only HTTP server that parses requests as
-the endpoint will and asks :func:`sandbox.http.sqs_api.handle`.
+unmodified boto3 ``sqs`` clients (and the AWS CLI) through the sandbox's endpoint
+(``sb.serve()``), which asks :func:`sandbox.http.sqs_api.handle` first.
 
 What boto3 users see must be what they see against AWS: the legacy error code in
 ``Error.Code`` (from the ``x-amzn-query-error`` header), the exception class by shape, and
@@ -13,9 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -59,35 +57,12 @@ def make_request(sb: Sandbox, method: str, target: str, headers: dict[str, str],
 
 @pytest.fixture
 def endpoint(sb: Sandbox) -> Iterator[str]:
-    """A throwaway HTTP server on loopback that hands every request to the SQS handler."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            request = make_request(sb, "POST", self.path, dict(self.headers.items()), body)
-            response = sqs_api.handle(sb, request)
-            if response is None:
-                self.send_error(404)
-                return
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """The sandbox's endpoint on a free loopback port."""
+    server = sb.serve(port=0)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.close()
 
 
 @pytest.fixture
