@@ -43,3 +43,27 @@ def test_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate-event", "sqs", "--bucket", "b"]) == 2
     assert "has no field 'bucket'" in capsys.readouterr().err
     assert main(["generate-event", "sqs", "stray"]) == 2
+
+
+def test_field_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    event = run(capsys, "sqs", "--field", "body=hi there", "--field", "count=2")
+    assert [r["body"] for r in event["Records"]] == ["hi there", "hi there"]
+    event = run(capsys, "s3-put", "--field", "bucket=photos", "--key", "a.jpg")
+    assert event["Records"][0]["s3"]["bucket"]["name"] == "photos"
+    assert main(["generate-event", "sqs", "--field", "body"]) == 2
+    assert "expected --field name=value" in capsys.readouterr().err
+    assert main(["generate-event", "sqs", "--field"]) == 2
+    assert "expected --field name=value" in capsys.readouterr().err
+
+
+def test_list_kinds(capsys: pytest.CaptureFixture[str]) -> None:
+    from sandbox import events
+
+    assert main(["generate-event", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["Kind", "Service", "Invocation"]
+    assert [line.split()[0] for line in lines[2:]] == events.kinds()
+    sqs = next(line for line in lines if line.startswith("sqs "))
+    assert "Amazon SQS" in sqs and "event source mapping" in sqs
+    assert main(["generate-event"]) == 2
+    assert "needs a SERVICE or kind (--list shows them)" in capsys.readouterr().err
