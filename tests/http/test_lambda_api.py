@@ -89,12 +89,17 @@ def test_errors_are_aws_shaped(lam: Any, server: Any) -> None:
 
 
 def test_unimplemented_operation_is_named(lam: Any) -> None:
-    create(lam, "fn")
+    create(lam, "fn", Tags={"team": "a"})
     with pytest.raises(ClientError) as exc:
-        lam.list_tags(Resource=f"{ARN}:fn")
+        lam.tag_resource(Resource=f"{ARN}:fn", Tags={"b": "c"})
     code, message, status = error_of(exc)
     assert (code, status) == ("NotImplementedException", 501)
-    assert message == "The sandbox does not implement the Lambda operation ListTags"
+    assert message == "The sandbox does not implement the Lambda operation TagResource"
+    assert lam.list_tags(Resource=f"{ARN}:fn")["Tags"] == {"team": "a"}
+    with pytest.raises(ClientError) as exc:
+        lam.list_tags(Resource=f"{ARN}:fn:1")
+    assert error_of(exc)[0] == "NotImplementedException"
+    assert "ListTags" in error_of(exc)[1]
     with pytest.raises(ClientError) as exc:
         create(lam, "other", VpcConfig={"SubnetIds": ["s"]})
     assert error_of(exc)[:2] == (
