@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,29 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert exc.value.code == 0
         assert f"usage: lambda-sandbox {command}" in capsys.readouterr().out
+
+
+def test_an_unusable_store_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert cli(blocker / "store", "ls") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lambda-sandbox: ") and err.count("\n") == 1
+    assert str(blocker / "store") in err
+
+
+@pytest.mark.timeout(60)
+def test_console_errors_carry_no_traceback(home: Path) -> None:
+    for args, code in (
+        (["invoke", "nope"], 1),
+        (["reset"], 2),
+        (["logs", "echo", "--lines", "-2"], 2),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "sandbox.cli", "--home", str(home), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == code, result.stderr
+        assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
