@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from sandbox import Sandbox
 from sandbox.http.server import EndpointServer
-from tests.http.test_lambda_api_helpers import client, create, error_of, serving
+from tests.http.test_lambda_api_helpers import client, create, error_of, serving, zipped
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 ARN = "arn:aws:lambda:us-east-1:123456789012:function"
@@ -198,3 +199,35 @@ def test_aws_cli(server: EndpointServer, tmp_path: Path) -> None:
     missing = aws("get-function", "--function-name", "nope")
     assert missing.returncode == 255
     assert "ResourceNotFoundException" in missing.stderr and "Function not found" in missing.stderr
+
+
+def test_invoke_async_and_concurrent_clients(server: EndpointServer, sb: Sandbox) -> None:
+    lam = client(server.url)
+    create(lam, "fn", HANDLER)
+    legacy = lam.invoke_async(FunctionName="fn", InvokeArgs=b'{"old": true}')
+    assert legacy["Status"] == 202
+    assert sb.drain(30)
+    (event,) = sb.async_events("fn")
+    assert event["outcome"] == "Success"
+
+    def one(n: int) -> object:
+        own = client(server.url)  # boto3 clients are not shared across threads
+        return json.loads(
+            own.invoke(FunctionName="fn", Payload=json.dumps({"n": n}))["Payload"].read()
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(16)))
+    assert [a["echo"]["n"] for a in answers] == list(range(16))  # type: ignore[index]
+
+
+def test_versions_by_qualifier_delete_and_list_all(lam: Any) -> None:
+    create(lam, "fn", HANDLER)
+    published = lam.update_function_code(FunctionName="fn", ZipFile=zipped(HANDLER), Publish=True)
+    assert published["Version"] == "1"
+    everything = lam.list_functions(FunctionVersion="ALL")["Functions"]
+    assert sorted(f["Version"] for f in everything) == ["$LATEST", "1"]
+    lam.delete_function(FunctionName="fn", Qualifier="1")
+    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="fn")["Versions"]] == [
+        "$LATEST"
+    ]
