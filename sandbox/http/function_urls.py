@@ -388,7 +388,13 @@ class _Handler(BaseHTTPRequestHandler):
         if url is None:
             self._send(404, [_JSON], b'{"Message":"Not Found"}')
             return
-        status, request_id = self._serve(app, url, path, raw_query, body, arrived)
+        # the answer waits until the request is on the bus: a caller that reads the
+        # telemetry right after its response finds it there
+        self._held: list[tuple[int, Headers, bytes]] | None = []
+        try:
+            status, request_id = self._serve(app, url, path, raw_query, body, arrived)
+        finally:
+            held, self._held = self._held, None
         app.bus.emit(
             RecordKind.TRIGGER,
             time=arrived,
@@ -404,6 +410,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": status,
             },
         )
+        for answer in held or []:
+            self._send(*answer)
 
     def _route(self, raw_path: str) -> tuple[str, str]:
         """(url-id, path the function sees) from the Host header or the path prefix."""
@@ -516,7 +524,12 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, data = function_response(result.raw_payload)
         return status, headers, data, result.request_id
 
+    _held: list[tuple[int, Headers, bytes]] | None = None
+
     def _send(self, status: int, headers: Headers, body: bytes) -> None:
+        if self._held is not None:  # _handle sends it once the telemetry is written
+            self._held.append((status, headers, body))
+            return
         try:
             self.send_response(status)
             for name, value in headers:
