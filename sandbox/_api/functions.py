@@ -243,3 +243,16 @@ class FunctionsAPI:
     def delete_alias(self, function_name: str, name: str) -> None:
         """DeleteAlias (idempotent)."""
         self._functions.delete_alias(function_name, name)
+
+    # tags ---------------------------------------------------------------------------------
+    def tag_resource(self, resource: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite tags of a function (``resource``: its unqualified ARN)."""
+        self._functions.tag_resource(resource, tags)
+
+    def untag_resource(self, resource: str, tag_keys: Sequence[str]) -> None:
+        """Remove tags of a function by key."""
+        self._functions.untag_resource(resource, tag_keys)
+
+    def list_tags(self, resource: str) -> dict[str, dict[str, str]]:
+        """A function's tags: ``{"Tags": {...}}``, as boto3's ``list_tags``."""
+        return self._functions.list_tags(resource)

@@ -10,12 +10,11 @@ the sandbox keeps no S3 bucket of deployment packages.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sandbox import errors
-from sandbox.http.lambda_api import Route, blob, call, json_response, named_error, to_wire
+from sandbox.http.lambda_api import Route, blob, call, json_response, to_wire
 from sandbox.http.protocol import Response
 
 if TYPE_CHECKING:
@@ -135,24 +134,6 @@ def _publish_layer(sb: Sandbox, route: Route, given: dict[str, Any], request_id:
     return json_response(route.status, to_wire(result), request_id)
 
 
-_FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]+$")
-
-
-def _list_tags(sb: Sandbox, route: Route, given: dict[str, Any], request_id: str) -> Response:
-    """ListTags of a function: the tags it was created with (the sandbox keeps them, but
-    has no TagResource/UntagResource; other resources' tags are not kept at all)."""
-    resource = str(given.get("Resource", ""))
-    if not _FUNCTION_ARN.match(resource):
-        return named_error(
-            501,
-            "NotImplementedException",
-            "The sandbox implements the Lambda operation ListTags for unqualified function "
-            "ARNs only",
-        )
-    tags = dict(sb.get_function(resource).tags)
-    return json_response(route.status, {"Tags": tags}, request_id)
-
-
 _ACCEPTED_CREATE = frozenset(
     {
         "function_name",
@@ -182,7 +163,6 @@ ADAPTERS: dict[str, Adapter] = {
     "CreateFunction": _create_function,
     "UpdateFunctionCode": _update_code,
     "PublishLayerVersion": _publish_layer,
-    "ListTags": _list_tags,
 }
 
 ACCEPTS: dict[str, frozenset[str]] = {

@@ -56,6 +56,7 @@ from sandbox.service.eventconfig import EventConfigMixin
 from sandbox.service.images import IMAGE_REFUSES_ZIP_SETTINGS, image_config_of, resolve_handler
 from sandbox.service.mappings import MappingsMixin
 from sandbox.service.scope import FunctionChange, FunctionScope, ResolvedFunction
+from sandbox.service.tags import TagsMixin
 from sandbox.service.versions import VersionsMixin
 from sandbox.store.artifacts import ZipReader
 
@@ -90,6 +91,7 @@ class FunctionService(
     ConcurrencyMixin,
     EventConfigMixin,
     MappingsMixin,
+    TagsMixin,
     FunctionScope,
 ):
     """Functions, versions, aliases and concurrency settings of one account in one region

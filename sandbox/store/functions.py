@@ -251,3 +251,9 @@ class FunctionRows:
             (self.account, self.region, name, qualifier),
         )
         return cursor.rowcount
+
+    def set_tags(self, conn: sqlite3.Connection, name: str, tags: Mapping[str, str]) -> None:
+        conn.execute(
+            "UPDATE functions SET tags=? WHERE account=? AND region=? AND name=?",
+            (dump(dict(tags)), self.account, self.region, name),
+        )

@@ -88,18 +88,33 @@ def test_errors_are_aws_shaped(lam: Any, server: Any) -> None:
     )
 
 
-def test_unimplemented_operation_is_named(lam: Any) -> None:
+def test_tags_and_an_unimplemented_operation(lam: Any) -> None:
     create(lam, "fn", Tags={"team": "a"})
-    with pytest.raises(ClientError) as exc:
-        lam.tag_resource(Resource=f"{ARN}:fn", Tags={"b": "c"})
-    code, message, status = error_of(exc)
-    assert (code, status) == ("NotImplementedException", 501)
-    assert message == "The sandbox does not implement the Lambda operation TagResource"
-    assert lam.list_tags(Resource=f"{ARN}:fn")["Tags"] == {"team": "a"}
+    lam.tag_resource(Resource=f"{ARN}:fn", Tags={"b": "c", "team": "z"})
+    assert lam.list_tags(Resource=f"{ARN}:fn")["Tags"] == {"team": "z", "b": "c"}
+    lam.untag_resource(Resource=f"{ARN}:fn", TagKeys=["team", "missing"])
+    assert lam.list_tags(Resource=f"{ARN}:fn")["Tags"] == {"b": "c"}
+    assert lam.get_function(FunctionName="fn")["Tags"] == {"b": "c"}
     with pytest.raises(ClientError) as exc:
         lam.list_tags(Resource=f"{ARN}:fn:1")
-    assert error_of(exc)[0] == "NotImplementedException"
-    assert "ListTags" in error_of(exc)[1]
+    assert error_of(exc)[0] == "InvalidParameterValueException"
+    assert "not an unqualified function ARN" in error_of(exc)[1]
+    with pytest.raises(ClientError) as exc:
+        lam.tag_resource(Resource=f"{ARN}:fn", Tags={"aws:owner": "x"})
+    assert "reserved prefix" in error_of(exc)[1]
+    with pytest.raises(ClientError) as exc:
+        lam.tag_resource(Resource=f"{ARN}:fn", Tags={f"k{i}": "v" for i in range(50)})
+    assert "at most 50 tags" in error_of(exc)[1]
+    with pytest.raises(ClientError) as exc:
+        lam.tag_resource(Resource=f"{ARN}:ghost", Tags={"a": "b"})
+    assert error_of(exc)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        lam.invoke_with_response_stream(FunctionName="fn")
+    code, message, status = error_of(exc)
+    assert (code, status) == ("NotImplementedException", 501)
+    assert message == (
+        "The sandbox does not implement the Lambda operation InvokeWithResponseStream"
+    )
     with pytest.raises(ClientError) as exc:
         create(lam, "other", VpcConfig={"SubnetIds": ["s"]})
     assert error_of(exc)[:2] == (
