@@ -27,10 +27,14 @@ def server(sb: Sandbox) -> Iterator[EndpointServer]:
 
 
 def test_route_table_is_botocores_model() -> None:
+    """The table was generated from botocore's model (tools/gen_lambda_routes.py); an
+    installed botocore may be newer and know more operations (they answer 404
+    UnknownOperationException until the table is regenerated), never fewer or other."""
     model = botocore.session.get_session().get_service_model("lambda")
     table = {r.op: r for r in routes()}
-    assert set(table) == set(model.operation_names)
-    for name in model.operation_names:
+    assert set(table) <= set(model.operation_names)
+    assert len(table) >= 85
+    for name in table:
         http_ = model.operation_model(name).http
         route = table[name]
         path = http_["requestUri"].partition("?")[0]
