@@ -28,7 +28,6 @@ import importlib
 import ipaddress
 import json
 import logging
-import re
 import socket
 import threading
 import uuid
@@ -36,9 +35,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from sandbox.http.protocol import Request, Response
+from sandbox.http.protocol import Request, Response, access_key, build_request
 
 if TYPE_CHECKING:
     from sandbox._sandbox import Sandbox
@@ -51,10 +50,6 @@ DEFAULT_PORT = 5055
 INVOKE_BODY_LIMIT = 6_291_456 + 1_048_576  # 6 MB payload + a margin: Lambda's own check
 BODY_LIMIT = 72 * 1024 * 1024  # a 50 MB zip, base64-encoded in a JSON body
 SOCKET_TIMEOUT = 30.0
-_SCOPE = re.compile(
-    r"Credential=(?P<akid>[^/,\s]+)/\d{8}/(?P<region>[^/,\s]+)/[^/,\s]+/aws4_request"
-)
-_ACCOUNT = re.compile(r"^\d{12}$")
 _PROTOCOL_MODULES = ("sandbox.http.sqs_api", "sandbox.http.sns_api")
 
 
@@ -162,8 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) != length:
             self.close_connection = True
             return _error(400, "InvalidRequestContentException", "The body ended early")
-        credential = _SCOPE.search(headers.get("authorization", ""))
-        akid = credential["akid"] if credential else None
+        akid, _ = access_key(headers)
         if endpoint.token is not None and not endpoint.authorized(
             akid, headers.get("x-sandbox-token")
         ):
@@ -173,16 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "The security token included in the request is invalid.",
             )
         sb = endpoint.sandbox
-        account = akid if akid and _ACCOUNT.match(akid) else sb.account_id
-        region = credential["region"] if credential else sb.region
-        request = Request(
-            method=self.command,
-            path=path,
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers=headers,
-            body=body,
-            account_id=account,
-            region=region,
+        request = build_request(
+            self.command, self.path, headers, body, account_id=sb.account_id, region=sb.region
         )
         return endpoint.handle(request)
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 
 from sandbox import FakeClock, Sandbox
 from sandbox.http import sns_api
-from sandbox.http.protocol import Request
+from sandbox.http.protocol import build_request
 
 boto3 = pytest.importorskip("boto3")
 ClientError = pytest.importorskip("botocore.exceptions").ClientError
@@ -32,29 +31,11 @@ pytestmark = pytest.mark.timeout(60)
 
 NS = "{http://sns.amazonaws.com/doc/2010-03-31/}"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-_CREDENTIAL = re.compile(r"Credential=(?P<key>[^/]+)/\d{8}/(?P<region>[^/]+)/")
 
 
 def make_request(sb: Sandbox, method: str, target: str, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
-    """A :class:`Request` as the endpoint builds it: account from a 12-digit access key,
-    region from the credential scope, else the sandbox's."""
-    parts = urlsplit(target)
-    lowered = {k.lower(): v for k, v in headers.items()}
-    match = _CREDENTIAL.search(lowered.get("authorization", ""))
-    account, region = sb.account_id, sb.region
-    if match:
-        region = match["region"]
-        if re.fullmatch(r"\d{12}", match["key"]):
-            account = match["key"]
-    return Request(
-        method=method,
-        path=unquote(parts.path),
-        query=parse_qs(parts.query, keep_blank_values=True),
-        headers=lowered,
-        body=body,
-        account_id=account,
-        region=region,
-    )
+    """A :class:`Request` as the endpoint builds it."""
+    return build_request(method, target, headers, body, account_id=sb.account_id, region=sb.region)
 
 
 @pytest.fixture
