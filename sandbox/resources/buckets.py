@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, ClassVar
 
-from sandbox.core.clock import Clock
 from sandbox.resources import errors
+from sandbox.resources.client import ResourceClient
 from sandbox.resources.errors import (
     AccessDenied,
     BucketAlreadyExists,
@@ -39,10 +39,8 @@ from sandbox.resources.errors import (
     NoSuchKey,
 )
 from sandbox.resources.notifications import NotificationsMixin, bucket_deliveries, object_exists
-from sandbox.service.triggers import TriggerDispatcher
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources
-from sandbox.store.db import Database
 from sandbox.store.resource_rows import BucketRow, get_bucket
 
 __all__ = ["S3Client"]
@@ -54,7 +52,7 @@ _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _MAX_KEY_BYTES = 1024
 
 
-class S3Client(NotificationsMixin):
+class S3Client(NotificationsMixin, ResourceClient):
     """Amazon S3 for one account and region: boto3's ``s3`` client in snake_case.
 
     ``triggers`` invokes the functions a bucket notifies; without one (a client made on its
@@ -71,21 +69,6 @@ class S3Client(NotificationsMixin):
 
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
-
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        account_id: str,
-        region: str,
-        *,
-        triggers: TriggerDispatcher | None = None,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self.account_id = account_id
-        self.region = region
-        self._triggers = triggers
 
     # buckets --------------------------------------------------------------------------------
     def create_bucket(

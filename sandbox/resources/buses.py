@@ -22,18 +22,17 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, ClassVar
 
-from sandbox.core.clock import Clock
 from sandbox.resources import errors
+from sandbox.resources.client import ResourceClient
 from sandbox.resources.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
     ValidationException,
 )
 from sandbox.resources.rules import RulesMixin, route_event
-from sandbox.service.triggers import Delivery, TriggerDispatcher
+from sandbox.service.triggers import Delivery
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources, trigger_rows
-from sandbox.store.db import Database
 from sandbox.store.resource_rows import BusRow, ResourceRef, get_bus, parse_arn
 
 __all__ = ["EventBridgeClient"]
@@ -44,7 +43,7 @@ _NAME = re.compile(_NAME_PATTERN)
 _MAX_REQUEST_BYTES = 262_144  # PutEvents: "The total entry size must be less than 256KB"
 
 
-class EventBridgeClient(RulesMixin):
+class EventBridgeClient(RulesMixin, ResourceClient):
     """Amazon EventBridge for one account and region: boto3's ``events`` client in
     snake_case. A bus is named by its name or its ARN wherever a call takes one.
 
@@ -60,21 +59,6 @@ class EventBridgeClient(RulesMixin):
 
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
-
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        account_id: str,
-        region: str,
-        *,
-        triggers: TriggerDispatcher | None = None,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self.account_id = account_id
-        self.region = region
-        self._triggers = triggers
 
     # buses ----------------------------------------------------------------------------------
     def create_event_bus(self, name: str, description: str | None = None) -> dict[str, str]:

@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, ClassVar
 
-from sandbox.core.clock import Clock
 from sandbox.resources import errors
+from sandbox.resources.client import ResourceClient
 from sandbox.resources.errors import (
     InvalidAttributeName,
     InvalidAttributeValue,
@@ -55,7 +55,6 @@ from sandbox.resources.queue_rules import (
 from sandbox.store import queue_messages as messages
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources
-from sandbox.store.db import Database
 from sandbox.store.resource_rows import MessageAttributes, QueueRow, ResourceRef, get_queue
 
 __all__ = ["SQSClient", "check_message_attributes"]
@@ -63,7 +62,7 @@ __all__ = ["SQSClient", "check_message_attributes"]
 _LONG_POLL_INTERVAL = 0.05  # real seconds between looks at the store while long polling
 
 
-class SQSClient(BatchCalls):
+class SQSClient(BatchCalls, ResourceClient):
     """Amazon SQS for one account and region: boto3's ``sqs`` client in snake_case.
 
     A queue is named by its URL (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``) or its
@@ -78,12 +77,6 @@ class SQSClient(BatchCalls):
 
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
-
-    def __init__(self, db: Database, clock: Clock, account_id: str, region: str) -> None:
-        self._db = db
-        self._clock = clock
-        self.account_id = account_id
-        self.region = region
 
     # queues ---------------------------------------------------------------------------------
     def create_queue(

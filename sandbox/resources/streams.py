@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sandbox.core.clock import Clock
+from sandbox.resources.client import ResourceClient
 from sandbox.resources.stream_errors import (
     ExpiredIteratorException,
     InvalidArgumentException,
@@ -63,13 +63,12 @@ from sandbox.resources.stream_rules import (
     target_problems,
 )
 from sandbox.store import stream_rows as rows
-from sandbox.store.db import Database
 from sandbox.store.stream_rows import KINESIS_DIGITS, ShardRow, StreamRow
 
 __all__ = ["KinesisClient", "hash_key", "shard_hash_ranges"]
 
 
-class KinesisClient:
+class KinesisClient(ResourceClient):
     """Amazon Kinesis Data Streams for one account and region: boto3's ``kinesis`` client
     in snake_case.
 
@@ -84,12 +83,6 @@ class KinesisClient:
 
     exceptions: ClassVar[type[KinesisExceptions]] = KinesisExceptions
     """The exception classes, as boto3's ``client.exceptions``."""
-
-    def __init__(self, db: Database, clock: Clock, account_id: str, region: str) -> None:
-        self._db = db
-        self._clock = clock
-        self.account_id = account_id
-        self.region = region
 
     # streams --------------------------------------------------------------------------------
     def create_stream(self, stream_name: str, shard_count: int = 1) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sandbox.core.clock import Clock
+from sandbox.resources.client import ResourceClient
 from sandbox.resources.stream_errors import (
     DynamoDBExceptions,
     TableInUse,
@@ -58,13 +58,12 @@ from sandbox.resources.table_values import (
     to_boto_item,
 )
 from sandbox.store import stream_rows, table_rows
-from sandbox.store.db import Database
 from sandbox.store.table_rows import TableRow
 
 __all__ = ["DynamoDBClient"]
 
 
-class DynamoDBClient:
+class DynamoDBClient(ResourceClient):
     """Amazon DynamoDB for one account and region: boto3's ``dynamodb`` client in
     snake_case, items in DynamoDB JSON (``{"id": {"S": "1"}, "n": {"N": "5"}}``).
 
@@ -82,12 +81,6 @@ class DynamoDBClient:
 
     exceptions: ClassVar[type[DynamoDBExceptions]] = DynamoDBExceptions
     """The exception classes, as boto3's ``client.exceptions``."""
-
-    def __init__(self, db: Database, clock: Clock, account_id: str, region: str) -> None:
-        self._db = db
-        self._clock = clock
-        self.account_id = account_id
-        self.region = region
 
     # tables ---------------------------------------------------------------------------------
     def create_table(

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
-from sandbox.core.clock import Clock
 from sandbox.resources import errors
+from sandbox.resources.client import ResourceClient
 from sandbox.resources.errors import (
     InvalidParameter,
     NotFound,
@@ -36,10 +36,9 @@ from sandbox.resources.topic_lambda import (
     check_lambda_endpoint,
     lambda_deliveries,
 )
-from sandbox.service.triggers import Delivery, TriggerDispatcher
+from sandbox.service.triggers import Delivery
 from sandbox.store import resource_admin as admin
 from sandbox.store import resources
-from sandbox.store.db import Database
 from sandbox.store.resource_rows import (
     MessageAttributes,
     ResourceRef,
@@ -90,7 +89,7 @@ _LATER_SUBSCRIPTION_ATTRIBUTES = {
 }
 
 
-class SNSClient:
+class SNSClient(ResourceClient):
     """Amazon SNS for one account and region: boto3's ``sns`` client in snake_case.
 
     ``triggers`` invokes subscribed functions; without one (a client made on its own)
@@ -106,21 +105,6 @@ class SNSClient:
 
     exceptions: ClassVar[ModuleType] = errors
     """The exception classes, as boto3's ``client.exceptions``."""
-
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        account_id: str,
-        region: str,
-        *,
-        triggers: TriggerDispatcher | None = None,
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self.account_id = account_id
-        self.region = region
-        self._triggers = triggers
 
     # topics ---------------------------------------------------------------------------------
     def create_topic(

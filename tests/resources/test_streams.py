@@ -20,6 +20,7 @@ from sandbox.resources.stream_errors import (
     StreamNotFound,
 )
 from sandbox.resources.streams import KinesisClient
+from tests.botocore_shapes import conforms
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks"
@@ -50,36 +51,6 @@ def _md5(key: str) -> int:
 def _records(kinesis: KinesisClient, iterator_type: str, **kwargs: Any) -> list[bytes]:
     iterator = kinesis.get_shard_iterator("clicks", SHARD0, iterator_type, **kwargs)
     return [r["Data"] for r in kinesis.get_records(iterator["ShardIterator"])["Records"]]
-
-
-def _conforms(shape: Any, value: Any, path: str = "$") -> list[str]:
-    """Where ``value`` breaks botocore's output shape (members, required ones, types)."""
-    kinds = {
-        "string": str,
-        "integer": int,
-        "long": int,
-        "boolean": bool,
-        "timestamp": datetime,
-        "blob": bytes,
-        "list": list,
-        "map": dict,
-        "structure": dict,
-    }
-    fits = isinstance(value, kinds[shape.type_name])  # (kept in a name: no narrowing)
-    if not fits:
-        return [f"{path}: {type(value).__name__} is not {shape.type_name}"]
-    problems = []
-    if shape.type_name == "structure":
-        problems += [f"{path}.{m}: missing" for m in shape.required_members if m not in value]
-        for name, member in value.items():
-            if name not in shape.members:
-                problems.append(f"{path}.{name}: not in the model")
-            else:
-                problems += _conforms(shape.members[name], member, f"{path}.{name}")
-    elif shape.type_name == "list":
-        for i, member in enumerate(value):
-            problems += _conforms(shape.member, member, f"{path}[{i}]")
-    return problems
 
 
 # streams --------------------------------------------------------------------------------------
@@ -562,4 +533,4 @@ def test_answers_fit_botocores_model(kinesis: KinesisClient, clock: FakeClock) -
     }
     for operation, answer in answers.items():
         shape = model.operation_model(operation).output_shape
-        assert _conforms(shape, answer) == [], operation
+        assert conforms(shape, answer) == [], operation

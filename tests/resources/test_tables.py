@@ -14,6 +14,7 @@ from sandbox import FakeClock, Sandbox, events
 from sandbox.resources.stream_errors import DynamoDBValidationException, TableInUse, TableNotFound
 from sandbox.resources.tables import DynamoDBClient
 from sandbox.store import stream_rows
+from tests.botocore_shapes import conforms
 
 KEY = [{"AttributeName": "id", "KeyType": "HASH"}]
 DEFS = [{"AttributeName": "id", "AttributeType": "S"}]
@@ -43,39 +44,6 @@ def _exact(message: str) -> str:
 
 def _invalid(message: str) -> Any:
     return pytest.raises(DynamoDBValidationException, match=f"^{re.escape(message)}$")
-
-
-def _conforms(shape: Any, value: Any, path: str = "$") -> list[str]:
-    """Where ``value`` breaks botocore's output shape (members, required ones, types)."""
-    kinds = {
-        "string": str,
-        "integer": int,
-        "long": int,
-        "boolean": bool,
-        "timestamp": datetime,
-        "blob": bytes,
-        "list": list,
-        "map": dict,
-        "structure": dict,
-    }
-    fits = isinstance(value, kinds[shape.type_name])  # (kept in a name: no narrowing)
-    if not fits:
-        return [f"{path}: {type(value).__name__} is not {shape.type_name}"]
-    problems = []
-    if shape.type_name == "structure":
-        problems += [f"{path}.{m}: missing" for m in shape.required_members if m not in value]
-        for name, member in value.items():
-            if name not in shape.members:
-                problems.append(f"{path}.{name}: not in the model")
-            else:
-                problems += _conforms(shape.members[name], member, f"{path}.{name}")
-    elif shape.type_name == "list":
-        for i, member in enumerate(value):
-            problems += _conforms(shape.member, member, f"{path}[{i}]")
-    elif shape.type_name == "map":
-        for key, member in value.items():
-            problems += _conforms(shape.value, member, f"{path}.{key}")
-    return problems
 
 
 # tables ---------------------------------------------------------------------------------------
@@ -382,5 +350,5 @@ def test_answers_fit_botocores_model(ddb: DynamoDBClient) -> None:
     }
     for operation, answer in answers.items():
         shape = model.operation_model(operation).output_shape
-        assert _conforms(shape, answer) == [], operation
+        assert conforms(shape, answer) == [], operation
         assert answer, operation
