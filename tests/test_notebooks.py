@@ -8,7 +8,12 @@ checkout of ``sandbox`` even when it is not installed. The kernel inherits both 
 
 Besides "no cell raised", a few outputs are checked per notebook: the lessons they exist
 to show (a cold start's ``REPORT`` with ``Init Duration``; a notebook-defined handler that
-ran in another process than the kernel).
+ran in another process than the kernel), from the dict below and from
+``tests/notebooks_expected/<notebook stem>.txt`` (one expected string per line).
+
+The labs run in solutions mode (``LAMBDA_SANDBOX_SOLUTIONS``, see ``sandbox.lab``): every
+``%%exercise`` cell runs its stored solution, and its verdict must say it passed. That the
+checks also *fail* on wrong answers is tests/lab/test_exercises.py's business.
 """
 
 from __future__ import annotations
@@ -73,6 +78,16 @@ EXPECTED_OUTPUT: dict[str, tuple[str, ...]] = {
         "Please don't provide Handler or Runtime or Layer",
     ),
 }
+EXPECTED_DIR = Path(__file__).resolve().parent / "notebooks_expected"
+
+
+def _expected(name: str) -> list[str]:
+    """The strings some output of notebook ``name`` must contain."""
+    extra = EXPECTED_DIR / f"{Path(name).stem}.txt"
+    lines = extra.read_text().splitlines() if extra.exists() else []
+    return [*EXPECTED_OUTPUT.get(name, ()), *(line for line in lines if line.strip())]
+
+
 # Notebooks that print "kernel pid <n>, handler pid <m>" to show where a handler ran.
 SHOWS_PROCESSES = {"01-first-function.ipynb"}
 _PIDS = re.compile(r"kernel pid (\d+), handler pid (\d+)")
@@ -118,6 +133,7 @@ def test_notebook_runs_top_to_bottom(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LAMBDA_SANDBOX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LAMBDA_SANDBOX_SOLUTIONS", str(ROOT / "notebooks" / "solutions"))
     pythonpath = os.environ.get("PYTHONPATH")
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([str(ROOT), *([pythonpath] if pythonpath else [])])
@@ -148,8 +164,12 @@ def test_notebook_runs_top_to_bottom(
     texts = [_outputs_text(cell) for cell in code_cells]
     everything = "\n".join(texts)
 
-    for expected in EXPECTED_OUTPUT.get(path.name, ()):
+    for expected in _expected(path.name):
         assert expected in everything, f"{path.name}: no cell output contains {expected!r}"
+    for cell, text in zip(code_cells, texts, strict=True):
+        if cell.source.startswith("%%exercise"):
+            first = cell.source.splitlines()[0]
+            assert "✅ Exercise" in text and "not yet" not in text, f"{path.name} {first}: {text}"
     if path.name.startswith("01-"):
         # the first invocation's own cell shows a cold start's REPORT line
         invoke_cell = next(

@@ -569,9 +569,12 @@ def _follow(sb: Sandbox, name: str, seconds: float) -> Iterator[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext sandbox``: register ``%lambda``, its completer, and formatters that show
+    """``%load_ext sandbox``: register ``%lambda``, ``%%exercise``, ``%lambda``'s completer, and formatters that show
     an :class:`InvokeResult` as status, payload and REPORT line."""
     ipython.register_magics(LambdaMagics)
+    from sandbox.lab.magic import register as register_exercises
+
+    register_exercises(ipython)  # %%exercise, the labs' self-checking exercises
     magics: LambdaMagics = ipython.magics_manager.registry["LambdaMagics"]
     for key in ("%lambda", "%%lambda"):
         ipython.set_hook("complete_command", magics.complete_hook, str_key=key)
