@@ -11,6 +11,7 @@ import argparse
 import importlib
 import importlib.util
 import ipaddress
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,8 +36,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     lab = sub.add_parser(
         "lab",
         help="open JupyterLab on the lab notebooks",
-        description="Run JupyterLab (python -m jupyterlab) with the notebooks/ directory as "
-        'its root. Needs the lab extra: pip install ".[lab]".',
+        description="Run JupyterLab (python -m jupyterlab) on the course: the checkout's "
+        "notebooks/ when run from a clone, else a copy of the installed course in "
+        "./lambda-sandbox-course (made once; your edits are kept). Start with 00-tour.ipynb. "
+        'Needs the lab extra: pip install ".[lab]".',
     )
     lab.add_argument("--notebooks", metavar="DIR", help="another notebooks directory")
     lab.add_argument(
@@ -57,8 +60,22 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve.add_argument("--home", default=argparse.SUPPRESS, help="the store directory")
 
 
+COURSE_COPY = "lambda-sandbox-course"
+
+
+def installed_course() -> Path:
+    """Where ``pip install`` put the lab notebooks (``share/lambda-sandbox/notebooks`` under
+    the environment's prefix: the wheel's data files, as Jupyter's own packages do)."""
+    return Path(sys.prefix) / "share" / "lambda-sandbox" / "notebooks"
+
+
 def notebooks_dir(given: str | None = None) -> Path:
-    """The lab notebooks: ``given``, else the checkout's ``notebooks/``, else ``./notebooks``."""
+    """The lab notebooks: ``given``, else the checkout's ``notebooks/``, else
+    ``./notebooks``, else a copy of the installed course in ``./lambda-sandbox-course``.
+
+    Why a copy: students edit the labs, and the installed files belong to the package
+    (read-only on a shared JupyterHub image). The copy is made once; later runs only add
+    notebooks a newer version brought, so nobody's work is overwritten."""
     if given is not None:
         candidates = [Path(given).expanduser()]
     else:
@@ -67,7 +84,19 @@ def notebooks_dir(given: str | None = None) -> Path:
     for path in candidates:
         if path.is_dir():
             return path
+    source = installed_course()
+    if given is None and source.is_dir():
+        return copy_course(source, Path.cwd() / COURSE_COPY)
     raise UsageError(f"no notebooks directory at {candidates[0]}: give one with --notebooks DIR")
+
+
+def copy_course(source: Path, target: Path) -> Path:
+    """Copy the notebooks of ``source`` missing from ``target`` (never overwrite one)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for notebook in sorted(source.glob("*.ipynb")):
+        if not (target / notebook.name).exists():
+            shutil.copyfile(notebook, target / notebook.name)
+    return target
 
 
 def cmd_lab(args: argparse.Namespace) -> int:

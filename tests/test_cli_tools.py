@@ -159,3 +159,29 @@ def test_serve_answers_boto3_style_requests(
     assert main(["serve", "--home", str(tmp_path), "--port", "0"]) == 0
     assert [f["FunctionName"] for f in answers[0]["Functions"]] == ["listed"]
     assert "lambda-sandbox: serving " in capsys.readouterr().out
+
+
+def test_lab_copies_the_installed_course_once_and_keeps_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed from a wheel (no checkout, no ./notebooks): the course is copied into
+    ./lambda-sandbox-course, and a second run keeps the student's edits."""
+    from sandbox import cli_tools
+
+    prefix = tmp_path / "prefix"
+    course = prefix / "share" / "lambda-sandbox" / "notebooks"
+    course.mkdir(parents=True)
+    (course / "00-tour.ipynb").write_text("{}")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(cli_tools.sys, "prefix", str(prefix))
+    monkeypatch.setattr(cli_tools, "__file__", str(tmp_path / "site" / "sandbox" / "cli_tools.py"))
+    folder = cli_tools.notebooks_dir()
+    assert folder == work / "lambda-sandbox-course"
+    assert (folder / "00-tour.ipynb").read_text() == "{}"
+    (folder / "00-tour.ipynb").write_text("my answers")
+    (course / "08-qualifiers.ipynb").write_text("{}")  # a newer version brings a lab
+    assert cli_tools.notebooks_dir() == folder
+    assert (folder / "00-tour.ipynb").read_text() == "my answers"
+    assert (folder / "08-qualifiers.ipynb").exists()
