@@ -38,6 +38,7 @@ from sandbox._api.streams import StreamsAPI
 from sandbox._api.urls import FunctionUrlAPI
 from sandbox.core.clock import Clock
 from sandbox.core.concurrency import AccountLimits
+from sandbox.core.hostlimits import HostLimits, setting
 from sandbox.core.lifecycle import DEFAULT_KEEP_ALIVE
 from sandbox.service.functions import FunctionService
 from sandbox.service.scheduler import Scheduler
@@ -98,8 +99,10 @@ class _Shared:
         keep_alive: float,
         start_method: str | None,
         isolation: str | None,
+        host_limits: HostLimits,
     ) -> None:
         self.home = home
+        self.host_limits = host_limits
         self.ephemeral = ephemeral
         self.region = region
         self.limits = limits
@@ -144,6 +147,7 @@ class _Shared:
                     keep_alive=self.keep_alive,
                     start_method=self._start_method,
                     isolation=self._isolation_mode,
+                    host_limits=self.host_limits,
                 )
                 for service in self.services:
                     self._attach(service)
@@ -298,7 +302,14 @@ class Sandbox(
             ``None``/``"auto"`` to use namespaces where the machine allows them.
         concurrency_limit: the account's concurrency quota (1,000 on AWS; 10 makes a
             classroom's limits easy to reach). 10 % of it (AWS: 100 of 1,000) must stay
-            unreserved.
+            unreserved. Default ``$LAMBDA_SANDBOX_CONCURRENCY_LIMIT``, else 1,000.
+        max_environments: at most this many execution environments at once (idle ones
+            of every function included); beyond it the longest-idle one is reclaimed, and
+            a request that finds every one busy is throttled. Default
+            ``$LAMBDA_SANDBOX_MAX_ENVIRONMENTS``, else no limit (docs/instructor.md).
+        max_address_space_mb: a virtual-memory ceiling (``RLIMIT_AS``) on each
+            environment process, in MiB, at least 256. Default
+            ``$LAMBDA_SANDBOX_MAX_ADDRESS_SPACE_MB``, else none.
         scaling_rate, scaling_period: a function adds at most ``scaling_rate`` new
             environments per ``scaling_period`` seconds of platform time (AWS: 1,000 per 10).
         request_rate_factor: requests per second allowed per unit of concurrency (AWS: 10);
@@ -327,7 +338,9 @@ class Sandbox(
         keep_alive: float = DEFAULT_KEEP_ALIVE,
         start_method: str | None = None,
         isolation: str | None = None,
-        concurrency_limit: int = 1000,
+        concurrency_limit: int | None = None,
+        max_environments: int | None = None,
+        max_address_space_mb: int | None = None,
         scaling_rate: int = 1000,
         scaling_period: float = 10.0,
         request_rate_factor: int = 10,
@@ -347,8 +360,15 @@ class Sandbox(
                 raise errors.InvalidParameterValueException("time_scale must be positive.")
             path = Path(home).expanduser() if home is not None else default_home()
             try:
-                limits = AccountLimits(
-                    concurrency_limit, scaling_rate, scaling_period, request_rate_factor
+                quota = setting(
+                    "concurrency_limit", concurrency_limit, os.environ, default=1000, minimum=1
+                )
+                assert quota is not None
+                limits = AccountLimits(quota, scaling_rate, scaling_period, request_rate_factor)
+                host_limits = HostLimits.resolve(
+                    os.environ,
+                    max_environments=max_environments,
+                    max_address_space_mb=max_address_space_mb,
                 )
             except ValueError as exc:
                 raise errors.InvalidParameterValueException(str(exc)) from exc
@@ -362,6 +382,7 @@ class Sandbox(
                 keep_alive=keep_alive,
                 start_method=start_method,
                 isolation=isolation,
+                host_limits=host_limits,
             )
             self._owner = True
         else:
@@ -419,6 +440,11 @@ class Sandbox(
     @property
     def home(self) -> Path:
         return self._shared.home
+
+    @property
+    def host_limits(self) -> HostLimits:
+        """What this sandbox may hold on its machine (``max_environments`` ...)."""
+        return self._shared.host_limits
 
     @property
     def clock(self) -> Clock:

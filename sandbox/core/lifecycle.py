@@ -35,6 +35,8 @@ COLD_CAUSES = {
     "reset": "the environment was reset after a timeout or crash and ran INIT again",
     "init-failed": "INIT had failed in this environment, so it ran again inside the request",
     "no-idle-environment": "no idle environment was available",
+    "reclaimed": "its idle environments had been reclaimed to make room for others: the "
+    "sandbox holds at most max_environments environments at once",
 }
 
 

@@ -33,7 +33,8 @@ import sys
 import time
 from typing import Any
 
-from sandbox.runtime import bootstrap
+from sandbox.runtime import bootstrap, memorymerge
+from sandbox.runtime.limits import apply_limits
 
 __all__ = ["harden_child", "run_environment", "set_parent_death_signal", "zygote_main"]
 
@@ -159,7 +160,9 @@ def run_environment(
     try:
         harden_child(parent)
         os.set_inheritable(ctrl_fd, False)
-        bootstrap.run(ctrl_fd, log_fd, json.loads(spec_bytes), start_fds)
+        spec = json.loads(spec_bytes)
+        apply_limits(spec)  # max_address_space_mb (sandbox.runtime.limits)
+        bootstrap.run(ctrl_fd, log_fd, spec, start_fds)
         code = 0
     except SystemExit as exc:  # sys.exit() inside a handler ends the runtime
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -240,6 +243,7 @@ def zygote_main(sock: socket.socket, preload: list[str]) -> None:
     # orphans of an environment (a handler's daemon, a child in its own session) become our
     # children instead of init's, so they can be killed when their environment ends
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    memorymerge.opt_in(_prctl)  # equal private pages of environments shared, where Linux can
     for name in preload:
         with contextlib.suppress(ImportError):
             __import__(name)

@@ -241,6 +241,28 @@ class Admission:
                     retry_after=bucket.seconds_until(now),
                 )
 
+    def refuse_capacity(
+        self,
+        account_id: str,
+        function_name: str,
+        request_id: str,
+        qualifier: str | None,
+        cap: int,
+    ) -> None:
+        """Throttle a request that needs a new environment when the sandbox holds
+        ``max_environments`` busy ones (:mod:`sandbox.service.capacity`): to the caller the
+        machine is out of concurrency, as an account can be (spec §4)."""
+        with self._lock:
+            self._throttle(
+                Reason.ACCOUNT,
+                "max-environments",
+                cap,
+                (account_id, function_name),
+                request_id,
+                qualifier,
+                "RequestResponse",
+            )
+
     def _throttle(
         self,
         reason: str,

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from sandbox.core.clock import Clock
 from sandbox.core.concurrency import AccountLimits
+from sandbox.core.hostlimits import HostLimits
 from sandbox.core.models import FunctionConfiguration
 from sandbox.runtime.isolation import Isolation
 from sandbox.runtime.launcher import default_launcher
 from sandbox.service.admission import Admission, PoolSizes
+from sandbox.service.capacity import EnvironmentCapacity
 from sandbox.service.environments import RuntimeDeps
 from sandbox.service.functions import FunctionChange
 from sandbox.service.pool import EnvironmentManager
@@ -49,7 +51,10 @@ class Engine:
         keep_alive: float,
         start_method: str | None,
         isolation: str | None,
+        host_limits: HostLimits | None = None,
     ) -> None:
+        host = host_limits or HostLimits()
+        self.host_limits = host
         self._db = db
         self._artifacts = artifacts
         self.region = region
@@ -66,12 +71,22 @@ class Engine:
             code_path=self._code_path,
             isolation=Isolation(isolation),
             opt_path=self._opt_path,
+            address_space_mb=host.max_address_space_mb,
         )
         self.admission = Admission(
             limits, clock, bus, sizes=self.sizes, provisioned_ready=self._provisioned_ready
         )
+        capacity = None
+        if host.max_environments is not None:
+            capacity = EnvironmentCapacity(
+                host.max_environments, bus, self.admission.refuse_capacity
+            )
         self.envs = EnvironmentManager(
-            deps, scheduler, keep_alive=keep_alive, scaling_gate=self._scaling_gate
+            deps,
+            scheduler,
+            keep_alive=keep_alive,
+            scaling_gate=self._scaling_gate,
+            capacity=capacity,
         )
         self.provisioned = ProvisionedConcurrency(self.envs)
         self._sizes: dict[str, PoolSizes] = {}

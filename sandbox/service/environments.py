@@ -80,6 +80,7 @@ class RuntimeDeps:
     code_path: Callable[[FunctionConfiguration], Path]
     isolation: Isolation
     opt_path: Callable[[FunctionConfiguration], Path | None] = lambda _config: None
+    address_space_mb: int | None = None  # RLIMIT_AS of each process (max_address_space_mb)
 
 
 class ExecutionEnvironment(AnswerSteps, ExtensionSteps):
@@ -250,6 +251,7 @@ class ExecutionEnvironment(AnswerSteps, ExtensionSteps):
             "handler": self.config.handler,
             "log_format": self.config.logging_config.log_format,
             "mounts": mounts.bind,
+            "address_space_mb": self.deps.address_space_mb,
         }
 
     def _run_init(

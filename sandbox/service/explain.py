@@ -72,6 +72,11 @@ def _throttle(request_id: str, record: TelemetryRecord) -> Explanation:
         text = f"the function may add at most {value} new environments per scaling period"
     elif limit == "request-rate":
         text = f"more than {value} requests arrived in one second"
+    elif limit == "max-environments":
+        text = (
+            f"the sandbox holds at most {value} execution environments (max_environments) "
+            "and every one was busy, so there was no room to start another"
+        )
     else:
         text = f"the {limit} limit ({value}) was reached"
     return Explanation(
@@ -140,6 +145,25 @@ def _asynchronous(request_id: str, records: list[TelemetryRecord]) -> Explanatio
     )
 
 
+def _reclaims(records: list[TelemetryRecord]) -> str:
+    """Idle environments shut down to make room for this request (max_environments)."""
+    gone = [
+        r
+        for r in records
+        if r.kind is RecordKind.ENV_STATE and r.detail.get("state") == "reclaimed"
+    ]
+    if not gone:
+        return ""
+    which = ", ".join(
+        f"{r.env_id} of {r.function_name} (idle {r.detail.get('idle_s')} s)" for r in gone
+    )
+    cap = gone[0].detail.get("max_environments")
+    return (
+        f" To make room, the sandbox (max_environments {cap}) reclaimed the longest-idle "
+        f"environment(s): {which}."
+    )
+
+
 def explain(bus: TelemetryBus, request_id: str) -> Explanation:
     """Why the request ran cold or warm, or why it was throttled; for an asynchronous
     event, what became of it."""
@@ -169,7 +193,7 @@ def explain(bus: TelemetryBus, request_id: str) -> Explanation:
                 request_id,
                 "cold-start",
                 cause,
-                f"Cold start in environment {record.env_id}: {text}.",
+                f"Cold start in environment {record.env_id}: {text}.{_reclaims(records)}",
                 details,
             )
         if record.init_type == "provisioned-concurrency":

@@ -23,6 +23,7 @@ from sandbox.core.arns import LATEST
 from sandbox.core.lifecycle import COLD_CAUSES, DEFAULT_KEEP_ALIVE, EnvironmentState
 from sandbox.core.models import FunctionConfiguration
 from sandbox.errors import SandboxClosedError
+from sandbox.service.capacity import EnvironmentCapacity
 from sandbox.service.environments import ExecutionEnvironment, RuntimeDeps
 from sandbox.service.functions import FunctionChange
 from sandbox.service.scheduler import Scheduler
@@ -55,6 +56,7 @@ class VersionPool:
         self.retired = False
         self.started = 0  # environments ever started in this pool
         self.expired = 0  # environments shut down by keep-alive expiry
+        self.lost_to = ""  # why its last idle environment went: keep-alive-expired, reclaimed
         self.lock = threading.Lock()
 
     @property
@@ -77,8 +79,10 @@ class EnvironmentManager:
         *,
         keep_alive: float = DEFAULT_KEEP_ALIVE,
         scaling_gate: ScalingGate | None = None,
+        capacity: EnvironmentCapacity | None = None,
     ) -> None:
         self.deps = deps
+        self.capacity = capacity  # max_environments, when the sandbox has one
         self.scheduler = scheduler
         self.keep_alive = keep_alive
         self.scaling_gate = scaling_gate
@@ -191,7 +195,7 @@ class EnvironmentManager:
             return "first-request"
         if pool.busy:
             return "all-busy"
-        return "keep-alive-expired" if pool.expired else "no-idle-environment"
+        return pool.lost_to or "no-idle-environment"
 
     def _cold_start(
         self,
@@ -203,7 +207,10 @@ class EnvironmentManager:
     ) -> Checkout:
         if self.scaling_gate is not None:
             self.scaling_gate(account_id, pool.config.function_name, request_id, qualifier)
-        env = ExecutionEnvironment(self.deps, pool.config, account_id=account_id)
+        env = self.new_environment(
+            pool.config, account_id, request_id=request_id, qualifier=qualifier
+        )
+        assert env is not None  # (a request is throttled rather than refused quietly)
         with pool.lock:
             reason = self._cold_reason(pool, spillover)
             pool.started += 1
@@ -246,6 +253,40 @@ class EnvironmentManager:
         if not pool.provisioned:  # provisioned environments stay until their config goes
             self._schedule_expiry(pool, env)
 
+    def new_environment(
+        self,
+        config: FunctionConfiguration,
+        account_id: str,
+        *,
+        init_type: str = "on-demand",
+        request_id: str = "",
+        qualifier: str | None = None,
+    ) -> ExecutionEnvironment | None:
+        """A new (not yet started) environment, within ``max_environments``: idle ones
+        are reclaimed to make room; when all are busy a request is throttled
+        (``TooManyRequestsException``) and provisioned allocation gets ``None``."""
+        capacity = self.capacity
+        if capacity is not None and not capacity.make_room(
+            self.pools,
+            account_id=account_id,
+            function_name=config.function_name,
+            request_id=request_id,
+            qualifier=qualifier,
+            throttle=init_type == "on-demand",
+        ):
+            return None
+        try:
+            env = ExecutionEnvironment(
+                self.deps, config, account_id=account_id, init_type=init_type
+            )
+        except BaseException:
+            if capacity is not None:
+                capacity.cancel()
+            raise
+        if capacity is not None:
+            capacity.adopt(env)
+        return env
+
     # provisioned environments -------------------------------------------------------------
     def add_provisioned(self, pool: VersionPool, env: ExecutionEnvironment) -> bool:
         """An initialised provisioned environment joins its pool (False if the pool was
@@ -283,6 +324,7 @@ class EnvironmentManager:
             else:
                 pool.idle.remove(env)
                 pool.expired += 1
+                pool.lost_to = "keep-alive-expired"
                 expired = True
         if expired:
             env.shutdown("spindown")  # spec §1.1: keep-alive expired

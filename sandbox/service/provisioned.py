@@ -26,6 +26,10 @@ from sandbox.store.functions import FunctionRows
 __all__ = ["ProvisionedConcurrency", "ProvisionedState", "provisioned_targets"]
 
 log = logging.getLogger("sandbox.provisioned")
+FULL_REASON = (  # the sandbox's own limit (sandbox.service.capacity): no AWS wording
+    "The sandbox holds its maximum number of execution environments (max_environments) "
+    "and none of them is an idle on-demand environment it could reclaim."
+)
 Key = tuple[str, str, str]  # account, function, qualifier
 
 
@@ -111,14 +115,17 @@ class ProvisionedConcurrency:
     def _allocate(self, key: Key, state: ProvisionedState, config: FunctionConfiguration) -> None:
         pool = state.pool
         assert pool is not None
-        deps = self._envs.deps
         for _ in range(state.requested):
             with self._lock:
                 if self._states.get(key) is not state or self._closed:
                     return  # replaced or removed meanwhile, or the sandbox is closing
-            env = ExecutionEnvironment(
-                deps, config, account_id=key[0], init_type="provisioned-concurrency"
-            )
+            env = self._envs.new_environment(config, key[0], init_type="provisioned-concurrency")
+            if env is None:  # max_environments reached and every environment busy
+                with self._lock:
+                    if self._states.get(key) is state:
+                        state.status, state.reason = "FAILED", FULL_REASON
+                self._record(key, state)
+                return
             try:
                 ok = env.start(for_invocation=False)
             except Exception as exc:
