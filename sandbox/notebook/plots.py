@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,9 @@ ASYNC_MARKERS = {
     "delivered": ("D", "#1f77b4", "record delivered"),
     "delivery-failed": ("d", "#000000", "delivery failed"),
 }
+# the timeline's legend labels of its spans, in the order _update lists them (legend="used")
+_DRAWN = ("INIT", "runtime init", "function init", "extension init",
+          "extensions after response", "cold start", "SHUTDOWN", "throttle")  # fmt: skip
 LANE_HALF_HEIGHT = 0.35
 MAX_LANE_LABELS = 24
 
@@ -123,6 +126,9 @@ class TimelineFigure(_LiveFigure):
         init, invoke, cold, shutdown: one ``PolyCollection`` each.
         throttles: a ``Line2D`` of markers on the last lane (when any were throttled).
         labels: the short request-id labels (only when at most ``label_limit`` spans).
+
+    ``legend="used"`` lists only what is drawn (one row for a report instead of three);
+    ``"all"`` lists everything, so a live view's legend does not jump as spans arrive.
     """
 
     def __init__(
@@ -134,8 +140,13 @@ class TimelineFigure(_LiveFigure):
         dpi: float = 100.0,
         label_limit: int = 30,
         title: str | None = None,
+        legend: str = "all",
     ) -> None:
+        if legend not in ("all", "used"):
+            raise ValueError("legend must be 'all' or 'used'")
         super().__init__(width=width, height=height or 4.0, dpi=dpi)
+        self.legend_mode = legend
+        self._legend_used: frozenset[str] | None = None
         self._fixed_height = height is not None
         self.label_limit = label_limit
         self.lanes: list[str] = []
@@ -184,7 +195,7 @@ class TimelineFigure(_LiveFigure):
         self._set_legend(with_async=False)
         self.update(records)
 
-    def _set_legend(self, *, with_async: bool) -> None:
+    def _set_legend(self, *, with_async: bool, used: Collection[str] | None = None) -> None:
         handles = [
             Patch(facecolor=INIT_COLOR, label="INIT"),
             Patch(facecolor=RUNTIME_INIT_COLOR, label="runtime init"),
@@ -201,6 +212,8 @@ class TimelineFigure(_LiveFigure):
                 Line2D([], [], linestyle="none", marker=m, color=c, label=label)
                 for m, c, label in ASYNC_MARKERS.values()
             ]
+        if used is not None:  # legend="used": only what is drawn
+            handles = [h for h in handles if h.get_label() in used]
         self.ax.legend(
             handles=handles,
             loc="lower left",
@@ -299,7 +312,18 @@ class TimelineFigure(_LiveFigure):
         throttle_lane = len(self.lanes)
         self.throttles.set_data([r.time - t0 for r in throttles], [throttle_lane] * len(throttles))
         queue_events = [r for r in recs if r.kind == RecordKind.ASYNC]
-        if queue_events and self._legend_rows < 3:
+        if self.legend_mode == "used":
+            shown = (inits, runtime_inits, function_inits, extension_inits, post_invokes, colds)
+            drawn = zip(_DRAWN, (*shown, shutdowns, throttles), strict=True)
+            statuses = {str(r.detail.get("status")) for r in invokes + queue_events}
+            used = frozenset({label for label, drew in drawn if drew}).union(
+                {f"INVOKE {s}" for s in statuses},
+                {ASYNC_MARKERS[s][2] for s in statuses if s in ASYNC_MARKERS},
+            )
+            if used != self._legend_used:
+                self._legend_used = used
+                self._set_legend(with_async=bool(queue_events), used=used)
+        elif queue_events and self._legend_rows < 3:
             self._set_legend(with_async=True)
         async_lane = throttle_lane + (1 if throttles else 0)
         for status, line in self.async_marks.items():
@@ -368,11 +392,12 @@ def timeline_figure(
     dpi: float = 100.0,
     label_limit: int = 30,
     title: str | None = None,
+    legend: str = "all",
 ) -> TimelineFigure:
-    """A lifecycle timeline (swim lanes per environment) of telemetry ``records``."""
-    return TimelineFigure(
-        records, width=width, height=height, dpi=dpi, label_limit=label_limit, title=title
-    )
+    """A lifecycle timeline (swim lanes per environment) of telemetry ``records``
+    (``legend="used"``: only the entries the records draw)."""
+    return TimelineFigure(records, width=width, height=height, dpi=dpi,
+                          label_limit=label_limit, title=title, legend=legend)  # fmt: skip
 
 
 # -- concurrency --------------------------------------------------------------------------

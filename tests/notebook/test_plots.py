@@ -10,6 +10,7 @@ import pytest
 from sandbox import Sandbox
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
 from sandbox.notebook.plots import (
+    TimelineFigure,
     concurrency_figure,
     decimate_steps,
     timeline_figure,
@@ -62,6 +63,36 @@ def test_timeline_lanes_spans_cold_and_throttles(burst: Sandbox) -> None:
     # relative time axis, rendered to PNG
     assert fig.ax.get_xlim()[0] == 0.0
     assert fig.to_png().startswith(b"\x89PNG")
+
+
+@pytest.mark.process
+def test_timeline_legend_used_lists_only_what_is_drawn(burst: Sandbox) -> None:
+    def legend(fig: TimelineFigure) -> list[str]:
+        box = fig.ax.get_legend()
+        assert box is not None
+        return [t.get_text() for t in box.get_texts()]
+
+    records = _records(burst)
+    every = legend(timeline_figure(records))
+    assert "extension init" in every and "INVOKE timeout" in every and len(every) == 12
+    used = legend(timeline_figure(records, legend="used"))
+    # two cold environments, one failing request, two throttles; no extension, no timeout
+    assert set(used) == {
+        "INIT",
+        "runtime init",
+        "function init",
+        "INVOKE success",
+        "INVOKE error",
+        "cold start",
+        "throttle",
+    }
+    assert used == [label for label in every if label in used]  # the same order
+    growing = timeline_figure([r for r in records if r.kind != RecordKind.THROTTLE], legend="used")
+    assert "throttle" not in legend(growing)
+    growing.update(records)  # a live figure's legend follows what arrives
+    assert "throttle" in legend(growing)
+    with pytest.raises(ValueError, match="legend must be 'all' or 'used'"):
+        timeline_figure(records, legend="some")
 
 
 @pytest.mark.process
