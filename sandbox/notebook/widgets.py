@@ -16,12 +16,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
+from sandbox.notebook.board import PipelineBoard
 from sandbox.notebook.plots import (
     ConcurrencyFigure,
     TimelineFigure,
@@ -36,6 +37,7 @@ __all__ = [
     "EventBuilder",
     "InvokePanel",
     "LifecycleTimeline",
+    "PipelineBoard",
 ]
 
 log = logging.getLogger("sandbox.notebook")
@@ -271,11 +273,20 @@ class _LivePlot(widgets.VBox):  # type: ignore[misc]
 
     figure: TimelineFigure | ConcurrencyFigure
 
-    def __init__(self, sb: Any, function_name: str | None, *, hz: float) -> None:
+    def __init__(
+        self,
+        sb: Any,
+        function_name: str | None,
+        *,
+        hz: float,
+        functions: Collection[str] | None = None,
+    ) -> None:
         if not 0 < hz <= 10:
             raise ValueError("hz must be in (0, 10]")
         self.sb = sb
         self.function_name = function_name
+        # several functions at once (an application); ``function_name`` alone is one
+        self.functions = frozenset(functions) if functions else None
         self.period = 1.0 / hz
         self.frames = 0
         self.last_render_ms = 0.0
@@ -294,9 +305,11 @@ class _LivePlot(widgets.VBox):  # type: ignore[misc]
         self._thread.start()
 
     def _wants(self, record: TelemetryRecord) -> bool:
-        return record.kind != RecordKind.LOG and (
-            self.function_name is None or record.function_name == self.function_name
-        )
+        if record.kind == RecordKind.LOG:
+            return False
+        if self.functions is not None:
+            return record.function_name in self.functions
+        return self.function_name is None or record.function_name == self.function_name
 
     def _on_record(self, record: TelemetryRecord) -> None:
         # called on the invoking thread: append and flag, nothing more
@@ -375,21 +388,26 @@ class ConcurrencyPlot(_LivePlot):
         hz: float = 10.0,
         width: float = 10.0,
         height: float = 3.5,
+        functions: Sequence[str] | None = None,
+        limits_of: str | None = None,
     ) -> None:
+        # whose reserved / provisioned lines to draw: with several functions, name one
+        self.limits_of = limits_of or function_name
+        shown = ", ".join(functions) if functions else function_name
         self.figure = concurrency_figure(
             (),
             by=by,
-            limits=concurrency_limits(sb, function_name),
+            limits=concurrency_limits(sb, self.limits_of),
             width=width,
             height=height,
-            title=f"Concurrency: {function_name}" if function_name else None,
+            title=f"Concurrency: {shown}" if shown else None,
         )
-        super().__init__(sb, function_name, hz=hz)
+        super().__init__(sb, function_name, hz=hz, functions=functions)
 
     def refresh_limits(self) -> None:
         """Read the limits again (after put_function_concurrency ...) and redraw."""
         assert isinstance(self.figure, ConcurrencyFigure)
-        self.figure.set_limits(concurrency_limits(self.sb, self.function_name))
+        self.figure.set_limits(concurrency_limits(self.sb, self.limits_of))
         self.refresh()
 
 
@@ -404,25 +422,59 @@ class LifecycleTimeline(_LivePlot):
         hz: float = 10.0,
         width: float = 10.0,
         height: float | None = None,
+        functions: Sequence[str] | None = None,
     ) -> None:
-        self.figure = timeline_figure((), width=width, height=height, title=function_name)
-        super().__init__(sb, function_name, hz=hz)
+        title = ", ".join(functions) if functions else function_name
+        self.figure = timeline_figure((), width=width, height=height, title=title)
+        super().__init__(sb, function_name, hz=hz, functions=functions)
 
 
 class Dashboard(widgets.VBox):  # type: ignore[misc]
-    """An InvokePanel above tabs with the live timeline and concurrency plot."""
+    """An InvokePanel above tabs with the live timeline and concurrency plot.
 
-    def __init__(self, sb: Any, function_name: str | None = None) -> None:
-        self.invoke_panel = InvokePanel(sb, function_name)
-        self.timeline = LifecycleTimeline(sb, function_name)
-        self.concurrency = ConcurrencyPlot(sb, function_name)
+    ``Dashboard(sb, "hello")`` watches one function. An application of several functions
+    passes ``functions=[...]`` (plots and board show those, together), the SQS ``queues``
+    whose depth to follow, ``by="version"`` to split concurrency per version (a canary),
+    and ``limits_of`` for the function whose reserved and provisioned lines to draw. With
+    ``functions`` or ``queues`` a :class:`PipelineBoard` (counts per function, the async
+    queue, batches, executed versions, queue depths) sits above the tabs. ``invoke=False``
+    leaves out the InvokePanel (a load drives the application, not a button)."""
+
+    def __init__(
+        self,
+        sb: Any,
+        function_name: str | None = None,
+        *,
+        functions: Sequence[str] | None = None,
+        queues: Sequence[str] = (),
+        by: str = "function",
+        limits_of: str | None = None,
+        invoke: bool = True,
+        hz: float = 10.0,
+    ) -> None:
+        focus = function_name or (functions[0] if functions else None)
+        self.invoke_panel = InvokePanel(sb, focus) if invoke else None
+        self.board = PipelineBoard(sb, functions, queues) if functions or queues else None
+        self.timeline = LifecycleTimeline(sb, function_name, functions=functions, hz=hz)
+        self.concurrency = ConcurrencyPlot(
+            sb, function_name, by=by, functions=functions, limits_of=limits_of, hz=hz
+        )
         self.tabs = widgets.Tab(children=[self.timeline, self.concurrency])
         self.tabs.set_title(0, "Lifecycle")
         self.tabs.set_title(1, "Concurrency")
-        super().__init__([self.invoke_panel, self.tabs])
+        if functions:  # an application opens on concurrency: throttles and versions
+            self.tabs.selected_index = 1
+        parts = [self.invoke_panel, self.board, self.tabs]
+        super().__init__([p for p in parts if p is not None])
+
+    def text(self) -> str:
+        """The board's numbers as plain text (empty without a board)."""
+        return self.board.text() if self.board is not None else ""
 
     def close(self) -> None:
-        for child in (self.invoke_panel, self.timeline, self.concurrency, self.tabs):
-            with contextlib.suppress(Exception):
-                child.close()
+        children = (self.invoke_panel, self.board, self.timeline, self.concurrency, self.tabs)
+        for child in children:
+            if child is not None:
+                with contextlib.suppress(Exception):
+                    child.close()
         super().close()
