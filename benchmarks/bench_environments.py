@@ -24,6 +24,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import Sandbox
+from sandbox.runtime import memorymerge
 
 HOLD = """
 import time
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--isolation", default=None)
     parser.add_argument("--sample", type=int, default=200, help="environments measured")
+    parser.add_argument(
+        "--settle", type=float, default=120, help="seconds to wait for same-page merging"
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 4 descriptors per environment
@@ -60,6 +64,8 @@ def main() -> None:
             f"started in {elapsed:.2f} s ({elapsed / n * 1000:.2f} ms each)"
         )
         time.sleep(1.0)  # let them settle, frozen
+        if memorymerge.ksm_running():
+            _wait_for_merging(envs[: args.sample], args.settle)
         uss, pss, procs = [], [], []
         # an environment's PID 1 is the zygote's child, not the runtime's: count it too
         by_namespace: dict[str, list[psutil.Process]] = {}
@@ -89,6 +95,42 @@ def main() -> None:
         print(f"machine: {total.used / 2**30:.1f} GiB used of {total.total / 2**30:.1f} GiB")
         close_start = time.perf_counter()
     print(f"closing {len(envs)} environments took {time.perf_counter() - close_start:.2f} s")
+
+
+def _ksm(name: str) -> str:
+    return (memorymerge.KSM_RUN.parent / name).read_text().strip()
+
+
+def _ksmd_cpu() -> float:
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "ksmd":
+            times = process.cpu_times()
+            return float(times.user + times.system)
+    return 0.0
+
+
+def _wait_for_merging(envs: list, settle: float) -> None:  # type: ignore[type-arg]
+    """With the kernel's same-page scanner on (sandbox.runtime.memorymerge), sample the
+    median USS of the environments each second until it stops falling (or ``settle``
+    seconds pass); print how long merging took and the scanner's CPU time."""
+    print(
+        f"same-page merging: ksm run=1, pages_to_scan={_ksm('pages_to_scan')}, "
+        f"sleep_millisecs={_ksm('sleep_millisecs')}"
+    )
+    start, cpu = time.perf_counter(), _ksmd_cpu()
+    previous = float("inf")
+    while time.perf_counter() - start < settle:
+        sample = [psutil.Process(e.process.pid).memory_full_info().uss / 2**20 for e in envs[:50]]
+        median = statistics.median(sample)
+        print(f"  after {time.perf_counter() - start:5.1f} s: USS median {median:.2f} MiB")
+        if median > previous * 0.98 and median < 1.0:  # merged, and no longer falling
+            break
+        previous = median
+        time.sleep(2.0)
+    print(
+        f"merging took {time.perf_counter() - start:.1f} s, ksmd used "
+        f"{_ksmd_cpu() - cpu:.1f} s of CPU"
+    )
 
 
 if __name__ == "__main__":
