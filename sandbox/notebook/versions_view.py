@@ -22,6 +22,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from matplotlib.ticker import MaxNLocator
+
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
 from sandbox.notebook.plots import _LiveFigure
 from sandbox.notebook.widgets import _LivePlot
@@ -201,6 +203,7 @@ class VersionsFigure(_LiveFigure):
         ax.set_ylim(0, top * 1.2 + 0.5)
         ax.set_xlim(-0.6, max(len(versions), 1) - 0.4)
         ax.set_ylabel("invocations")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(self._heading(), fontsize="medium")
         ax.grid(axis="y", alpha=0.3)
 
