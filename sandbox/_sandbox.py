@@ -358,7 +358,8 @@ class Sandbox(
         if _shared is None:
             if time_scale is not None and time_scale <= 0:
                 raise errors.InvalidParameterValueException("time_scale must be positive.")
-            path = Path(home).expanduser() if home is not None else default_home()
+            # absolute: artifacts are located by file:// URIs, and children change directory
+            path = (Path(home).expanduser() if home is not None else default_home()).absolute()
             try:
                 quota = setting(
                     "concurrency_limit", concurrency_limit, os.environ, default=1000, minimum=1
