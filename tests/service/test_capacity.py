@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -120,6 +121,40 @@ def test_all_busy_throttles_and_busy_environments_finish() -> None:
         # the two are idle now: the next function reclaims one of them and runs
         assert sb.invoke("other", {"n": 1}).payload["event"] == {"n": 1}  # type: ignore[index]
         assert len(_live(sb)) == 2
+
+
+def _wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_an_async_event_that_finds_no_room_is_retried(clock: FakeClock) -> None:
+    with Sandbox.ephemeral(clock=clock, max_environments=1) as sb, _listener() as server:
+        sb.create_function("hold", hold, timeout=30)
+        sb.create_function("other", HANDLER_SOURCE)
+        port = server.getsockname()[1]
+        busy = threading.Thread(target=lambda: sb.invoke("hold", {"port": port}))
+        busy.start()
+        conn = server.accept()[0]
+        try:
+            queued = sb.invoke("other", {"n": 1}, invocation_type="Event")
+            assert queued.status_code == 202
+
+            def retries() -> list[dict[str, object]]:
+                rows = sb.telemetry.rows(kind="async", request_id=queued.request_id)
+                return [r for r in rows if r["status"] == "retry"]
+
+            _wait_for(retries)
+            assert retries()[0]["reason"] == f"throttled ({ACCOUNT})"
+        finally:
+            conn.close()
+        busy.join(20)
+        clock.advance(1)  # the throttle's backoff starts at 1 s
+        assert sb.drain(20)
+        (row,) = [r for r in sb.async_events() if r["request_id"] == queued.request_id]
+        assert (row["outcome"], row["attempts"]) == ("Success", 1)  # hold's idle one made room
 
 
 def test_provisioned_environments_are_never_reclaimed() -> None:
