@@ -180,6 +180,8 @@ def _brand_setup(sb: Sandbox) -> dict[str, object]:
         "Another account's use of a layer version is allowed by a resource-based policy on "
         "that version (section 5).",
         "The principal is an account id, or * for everyone; the action is lambda:GetLayerVersion.",
+        "Grants add up: a statement that lets another principal in stays until you remove it "
+        "(get_layer_version_policy shows them all).",
     ),
     setup=_brand_setup,
 )
