@@ -569,8 +569,9 @@ def _follow(sb: Sandbox, name: str, seconds: float) -> Iterator[str]:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext sandbox``: register ``%lambda``, ``%%exercise``, ``%lambda``'s completer, and formatters that show
-    an :class:`InvokeResult` as status, payload and REPORT line."""
+    """``%load_ext sandbox``: register ``%lambda`` with its completer, ``%%exercise`` (the
+    labs' exercises), and formatters that show an :class:`InvokeResult` as status, payload
+    and REPORT line."""
     ipython.register_magics(LambdaMagics)
     from sandbox.lab.magic import register as register_exercises
 
