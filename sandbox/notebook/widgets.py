@@ -10,7 +10,6 @@ the kernel is busy in another cell). Text goes to ``Output.outputs`` directly, n
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import logging
@@ -474,7 +473,10 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
     def close(self) -> None:
         children = (self.invoke_panel, self.board, self.timeline, self.concurrency, self.tabs)
         for child in children:
-            if child is not None:
-                with contextlib.suppress(Exception):
+            # plain try: close() also runs from __del__ at interpreter exit, module-less
+            try:
+                if child is not None:
                     child.close()
+            except Exception:
+                pass
         super().close()
