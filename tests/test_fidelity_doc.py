@@ -306,7 +306,7 @@ def test_retry_delays_and_throttle_backoff() -> None:
     assert (asyncinvoke.retry_delay(1), asyncinvoke.retry_delay(2)) == asyncinvoke.RETRY_DELAYS
 
     stated = [int(n) for n in _one(r"(\d+), (\d+), (\d+) … (\d+), (\d+) s \(`failure_backoff`\)")]
-    schedule = []
+    schedule: list[float] = []
     n = 1
     while not schedule or schedule[-1] != asyncinvoke.failure_backoff(n):
         schedule.append(asyncinvoke.failure_backoff(n))
