@@ -133,14 +133,14 @@ def _probe(order_id: str) -> dict[str, object]:
 )
 def _stop_the_canary(sb: Sandbox, window: Window) -> str:
     try:
-        alias = sb.get_alias("charge", "live").to_aws()
+        alias = sb.get_alias("charge", "live")
     except sb.exceptions.ResourceNotFoundException:
         raise NotYet(
             "`charge` has no alias `live` any more: clients calling it get a 404."
         ) from None
-    weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
+    weights = alias.additional_version_weights
     shares = {str(v): float(w) for v, w in weights.items() if float(w) > 0}
-    primary = str(alias["FunctionVersion"])
+    primary = alias.function_version
     if primary != "1" or shares:
         split = ", ".join(f"{w:.0%} to version {v}" for v, w in shares.items())
         raise NotYet(
