@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         "--home", help="the store directory (default $LAMBDA_SANDBOX_HOME or ~/.lambda-sandbox)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = sub.add_parser("demo", help="run a guided tour of what the sandbox does")
+    demo = sub.add_parser("demo", help="take a small application through the seven concepts")
     demo.add_argument("--ephemeral", action="store_true", help="use a throwaway store")
     cli_commands.add_parsers(sub)
     gen = sub.add_parser(
