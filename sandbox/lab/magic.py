@@ -52,8 +52,8 @@ class ExerciseMagics(Magics):
         user_ns: dict[str, Any] = shell.user_ns
         for name, value in names.items():
             user_ns.setdefault(name, value)
-        try:
-            shell.ex(compile(cell, f"<exercise {ex.id}>", "exec"))
+        try:  # IPython syntax too (%lambda lines, !commands), as in any other cell
+            shell.ex(compile(shell.transform_cell(cell), f"<exercise {ex.id}>", "exec"))
         except Exception as exc:  # the student's error is shown, then judged
             shell.showtraceback()
             return lab.failed(ex.id, exc)

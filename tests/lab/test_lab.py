@@ -133,6 +133,11 @@ def test_the_cell_magic_runs_set_up_cell_and_check(
         "exercise", "99.1", "for _ in range(3):\n    sb.invoke('t-echo', {})\n"
     )
     assert right.passed
+    shell.run_line_magic("lambda", "use sb")  # %lambda drives the notebook's sb too
+    magic_lines = shell.run_cell_magic(
+        "exercise", "99.1", "%lambda invoke t-echo\n" * 3
+    )  # IPython syntax works in an exercise cell
+    assert magic_lines.passed, str(magic_lines)
     raised = shell.run_cell_magic("exercise", "99.1", "1 / 0\n")
     assert not raised.passed and "ZeroDivisionError" in raised.message
     assert shell.run_cell_magic("exercise", "nope", "pass\n") is None
