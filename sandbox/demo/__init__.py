@@ -6,6 +6,7 @@ step, the part a picture explains best.
 It runs on any store and can run again on the same one: :func:`sandbox.demo.app.reset`
 deletes what an earlier run left first.
 
+>>> from pathlib import Path
 >>> from sandbox import Sandbox
 >>> from sandbox.demo import run_demo
 >>> with Sandbox.ephemeral() as sb:  # doctest: +SKIP

@@ -31,6 +31,7 @@ __all__ = [
     "order_lib_zip",
     "queue_arn",
     "reset",
+    "say",
     "show_logs",
     "table",
 ]
@@ -165,6 +166,12 @@ def reset(sb: Sandbox) -> None:
             sb.delete_function(name)
         except sb.exceptions.ResourceNotFoundException:
             pass
+
+
+def say(text: str) -> None:
+    """Print a line of a step's report, indented, wrapped at 100 columns (an explanation
+    sentence runs to 200 characters, and a wrapped terminal line loses the indent)."""
+    print(textwrap.fill(text, 100, initial_indent="   ", subsequent_indent="     "))
 
 
 def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:

@@ -18,6 +18,7 @@ from sandbox.demo.app import (
     PRICING,
     audit_layer_zip,
     order_lib_zip,
+    say,
     show_logs,
     table,
 )
@@ -41,16 +42,16 @@ def step_event(sb: Sandbox) -> dict[str, Any]:
     title(1, "Event", "each service invokes your function with a JSON document of its own shape.")
     event = sb.generate_event("sqs", bodies=ORDERS, queue_name="orders")
     record = event["Records"][0]
-    print(f"   sb.generate_event('sqs', bodies=<3 orders>): {len(event['Records'])} records")
-    print(f"   a record has: {', '.join(record)}")
-    print(f"   events.validate('sqs', event): {events.validate('sqs', event) or 'no problems'}")
+    say(f"sb.generate_event('sqs', bodies=<3 orders>): {len(event['Records'])} records")
+    say(f"a record has: {', '.join(record)}")
+    say(f"events.validate('sqs', event): {events.validate('sqs', event) or 'no problems'}")
     handmade = {"Records": [{"body": json.dumps(ORDERS[0])}]}
     problems = events.validate("sqs", handmade)
     more = len(problems) - 1
-    print(f"   a hand-written {{'Records': [{{'body': ...}}]}}: {problems[0]} and {more} more")
+    say(f"a hand-written {{'Records': [{{'body': ...}}]}}: {problems[0]} and {more} more")
     sb.create_function("order-intake", INTAKE, description="reads a batch of orders")
     result = sb.invoke("order-intake", event)
-    print(f"   order-intake read the batch: {result.payload}")
+    say(f"order-intake read the batch: {result.payload}")
     return event
 
 
@@ -60,13 +61,13 @@ def step_layer(sb: Sandbox, event: dict[str, Any]) -> str:
     layer = sb.publish_layer_version(
         "order-lib", {"ZipFile": order_lib_zip()}, description="parse and price orders"
     )
-    print(f"   published {layer.layer_version_arn} (python/orderlib.py)")
+    say(f"published {layer.layer_version_arn} (python/orderlib.py)")
     sb.update_function_code("order-intake", INTAKE_WITH_LAYER)
     sb.update_function_configuration("order-intake", layers=[layer.layer_version_arn])
     payload = sb.invoke("order-intake", event).payload
     if isinstance(payload, dict):
-        print(f"   order-intake now imports orderlib from {payload.pop('orderlib')}: {payload}")
-    print("   order-pricing (step 4) uses the same layer version: one copy, two functions")
+        say(f"order-intake now imports orderlib from {payload.pop('orderlib')}: {payload}")
+    say("order-pricing (step 4) uses the same layer version: one copy, two functions")
     return layer.layer_version_arn
 
 
@@ -92,7 +93,7 @@ def step_extension(sb: Sandbox, event: dict[str, Any], lib: str) -> None:
     audit = sb.publish_layer_version(
         "order-audit", {"ZipFile": audit_layer_zip()}, description="an audit extension"
     )
-    print(f"   published {audit.layer_version_arn} (extensions/order-audit, executable)")
+    say(f"published {audit.layer_version_arn} (extensions/order-audit, executable)")
     sb.update_function_configuration(
         "order-intake",
         layers=[lib, audit.layer_version_arn],
@@ -112,16 +113,14 @@ def step_extension(sb: Sandbox, event: dict[str, Any], lib: str) -> None:
     ):
         time.sleep(0.02)
     phases = _phases(sb, result.request_id)
-    print("   the log stream of the new environment, in order:")
+    say("the log stream of the new environment, in order:")
     lines = _log_lines(sb, "order-intake")[started:]
     show_logs(lines, keep=("INIT_START", "EXTENSION", "[order-audit]", "START", "END"))
-    print(
-        f"   extension init took {phases.get('extension-init', 0.0):.0f} ms, before the runtime "
-        f"started; the caller had its answer after {answered * 1000:.0f} ms,"
-    )
-    print(
-        f"   and the environment stayed busy {phases.get('post-runtime-extensions', 0.0):.0f} ms "
-        "more while order-audit wrote (PostRuntimeExtensionsDuration)"
+    say(
+        f"extension init took {phases.get('extension-init', 0.0):.0f} ms, before the runtime "
+        f"started. The caller had its answer after {answered * 1000:.0f} ms; the environment "
+        f"stayed busy {phases.get('post-runtime-extensions', 0.0):.0f} ms more while "
+        "order-audit wrote (PostRuntimeExtensionsDuration)."
     )
 
 
@@ -148,16 +147,14 @@ def step_qualifier(sb: Sandbox, lib: str) -> None:
             ["Version", "CodeSha256", "Description"],
         )
     )
-    print(f"   publishing unchanged code again returned version {again.version}, not a new one")
+    say(f"publishing unchanged code again returned version {again.version}, not a new one")
     weights = {"AdditionalVersionWeights": {v2.version: 0.1}}
     sb.create_alias(name, "live", v1.version, routing_config=weights)
-    print(
-        f"   alias live -> version {v1.version}, AdditionalVersionWeights {{'{v2.version}': 0.1}}"
-    )
+    say(f"alias live -> version {v1.version}, AdditionalVersionWeights {{'{v2.version}': 0.1}}")
     payload = {"orders": ORDERS}
     results = sb.invoke_many(f"{name}:live", [payload] * 200, concurrency=4)
     ran = Counter(str(r.executed_version) for r in results if not isinstance(r, LambdaError))
-    print("   200 invocations of order-pricing:live, by ExecutedVersion:")
+    say("200 invocations of order-pricing:live, by ExecutedVersion:")
     for version in sorted(ran, key=int):
         print(f"   version {version} | {_bar(ran[version], 200):<40} {ran[version]}")
     sb.update_alias(
@@ -165,11 +162,11 @@ def step_qualifier(sb: Sandbox, lib: str) -> None:
     )
     after = sb.invoke_many(f"{name}:live", [payload] * 20, concurrency=4)
     moved = Counter(r.executed_version for r in after if not isinstance(r, LambdaError))
-    print(
-        f"   the canary looks fine: update_alias(live -> {v2.version}, no weights); the next 20 "
+    say(
+        f"the canary looks fine: update_alias(live -> {v2.version}, no weights); the next 20 "
         f"ran version {', '.join(f'{v}: {n}' for v, n in sorted(moved.items()))}"
     )
     try:  # what an alias points to stays: AWS refuses, with its error code and message
         sb.delete_function(name, v2.version)
     except LambdaError as exc:
-        print(f"   delete_function(Qualifier={v2.version}): {exc.code}: {exc.message}")
+        say(f"delete_function(Qualifier={v2.version}): {exc.code}: {exc.message}")

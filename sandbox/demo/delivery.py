@@ -10,7 +10,7 @@ import json
 import time
 
 from sandbox import Sandbox
-from sandbox.demo.app import NOTIFY, empty_queue, queue_arn, table
+from sandbox.demo.app import NOTIFY, empty_queue, queue_arn, say, table
 from sandbox.demo.building import ORDERS, title
 
 __all__ = ["step_destination", "step_trigger"]
@@ -31,9 +31,9 @@ def step_destination(sb: Sandbox) -> None:
             "OnFailure": {"Destination": queue_arn(sb, "order-problems")},
         },
     )
-    print("   OnSuccess -> queue order-confirmed, OnFailure -> queue order-problems, 0 retries")
+    say("OnSuccess -> queue order-confirmed, OnFailure -> queue order-problems, 0 retries")
     codes = [sb.invoke(name, order, invocation_type="Event").status_code for order in ORDERS]
-    print(f"   3 invokes with InvocationType=Event answered {codes} at once")
+    say(f"3 invokes with InvocationType=Event answered {codes} at once")
     sb.drain(30)
     rows = []
     for queue, url in (("order-confirmed", confirmed), ("order-problems", problems)):
@@ -58,7 +58,7 @@ def step_trigger(sb: Sandbox) -> None:
     for n in range(25):
         sb.sqs.send_message(queue, json.dumps({"order": 100 + n, "qty": 1, "price": 2.5}))
     mapping = sb.create_event_source_mapping(name, queue_arn(sb, "orders"), batch_size=10)
-    print(f"   25 orders sent to queue orders; mapping {mapping.uuid[:8]}... BatchSize 10")
+    say(f"25 orders sent to queue orders; mapping {mapping.uuid[:8]}... BatchSize 10")
     deadline = time.monotonic() + 30
     sizes: list[int] = []
     while sum(sizes) < 25 and time.monotonic() < deadline:
@@ -71,7 +71,7 @@ def step_trigger(sb: Sandbox) -> None:
     left = sb.sqs.get_queue_attributes(queue, ["ApproximateNumberOfMessages"])
     count = left.get("Attributes", {}).get("ApproximateNumberOfMessages", "?")
     sizes.sort(reverse=True)
-    print(f"   {len(sizes)} batches of {sizes} messages; {count} messages left in the queue")
+    say(f"{len(sizes)} batches of {sizes} messages; {count} messages left in the queue")
     sb.delete_event_source_mapping(mapping.uuid)
     batches = {
         r.request_id
@@ -81,13 +81,14 @@ def step_trigger(sb: Sandbox) -> None:
     deadline = time.monotonic() + 10  # the extension writes after each response
     while time.monotonic() < deadline and len(_audited(sb, batches)) < len(batches):
         time.sleep(0.05)
-    print(
-        f"   order-audit, the extension from step 3, audited {len(_audited(sb, batches))} of "
+    say(
+        f"order-audit, the extension from step 3, audited {len(_audited(sb, batches))} of "
         f"the {len(batches)} batch invocations"
     )
 
 
 def _audited(sb: Sandbox, request_ids: set[str]) -> set[str]:
+    """Those of ``request_ids`` whose audit line the extension has written."""
+    prefix = "[order-audit] audited "
     lines = (str(r.detail.get("line", "")) for r in sb.telemetry.records(kind="log"))
-    return {rid for line in lines if line.startswith("[order-audit] audited ")
-            for rid in [line.rsplit(" ", 1)[1]] if rid in request_ids}  # fmt: skip
+    return {line[len(prefix) :].strip() for line in lines if line.startswith(prefix)} & request_ids

@@ -112,7 +112,7 @@ def save_pictures(sb: Sandbox, folder: Path, phases: Sequence[Phase]) -> None:
         "demo-timeline.png": _timeline(records, phases),
         "demo-concurrency.png": _concurrency(records, phases),
     }
-    print("\nThe Concurrency step as pictures (sb.plot_timeline(), sb.plot_concurrency()):")
+    print("\nStep 5 as pictures (what sb.plot_timeline() and sb.plot_concurrency() draw):")
     for filename, figure in figures.items():
         path = folder / filename
         path.write_bytes(figure.to_png())

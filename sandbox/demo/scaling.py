@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sandbox import Sandbox
-from sandbox.demo.app import CHECKOUT, table
+from sandbox.demo.app import CHECKOUT, say, table
 from sandbox.demo.building import title
 from sandbox.errors import LambdaError, TooManyRequestsException
 
@@ -65,8 +65,8 @@ def _one_at_a_time(sb: Sandbox) -> Phase:
     warm = sb.invoke(NAME, {})
     init = next((line for line in cold.logs if "Init Duration" in line), "")
     init_ms = init.split("Init Duration: ")[-1].split(" ms")[0] if init else "?"
-    print(f"   request 1: {sb.explain(cold.request_id)} (Init Duration {init_ms} ms)")
-    print(f"   request 2: {sb.explain(warm.request_id)}")
+    say(f"request 1: {sb.explain(cold.request_id)} (Init Duration {init_ms} ms)")
+    say(f"request 2: {sb.explain(warm.request_id)}")
     return Phase("one at a time:\ncold, then warm", start, sb.clock.time())
 
 
@@ -75,7 +75,7 @@ def _burst(sb: Sandbox) -> Phase:
     start = sb.clock.time()
     causes = _causes(sb, list(sb.invoke_many(NAME, [{}] * 6, concurrency=6)))
     envs = [e for e in sb.environments() if e["function_name"] == NAME]
-    print(f"   a burst of 6 at once needs 6 environments ({_count(causes)}):")
+    say(f"a burst of 6 at once needs 6 environments ({_count(causes)}):")
     print(
         table(
             [(e["env_id"], e["version"], e["init_type"], e["invocations"]) for e in envs],
@@ -93,12 +93,12 @@ def _reserved(sb: Sandbox) -> Phase:
     capped = sb.invoke_many(NAME, [{}] * 6, concurrency=6)
     throttled = [r for r in capped if isinstance(r, TooManyRequestsException)]
     ran = len(capped) - len(throttled)
-    print(
-        f"   put_function_concurrency(ReservedConcurrentExecutions=3), a burst of 6: "
+    say(
+        f"put_function_concurrency(ReservedConcurrentExecutions=3), a burst of 6: "
         f"{ran} ran, {len(throttled)} throttled (429)"
     )
     if throttled:
-        print(f"   why? {sb.explain(throttled[0].request_id or '')}")
+        say(f"why? {sb.explain(throttled[0].request_id or '')}")
     end = sb.clock.time()
     sb.delete_function_concurrency(NAME)
     label = f"reserved = 3:\n{ran} ran, {len(throttled)} throttled"
@@ -111,13 +111,13 @@ def _provisioned(sb: Sandbox) -> Phase:
     try:  # provisioned environments initialise known code: a version or an alias
         sb.put_provisioned_concurrency_config(NAME, "$LATEST", 2)
     except LambdaError as exc:
-        print(f"   provisioned concurrency on $LATEST? {exc.code}: {exc.message}")
+        say(f"provisioned concurrency on $LATEST? {exc.code}: {exc.message}")
     sb.create_alias(NAME, "live", sb.publish_version(NAME).version)
     start = sb.clock.time()
     sb.put_provisioned_concurrency_config(NAME, "live", 2)
     config = sb.wait_for_provisioned_concurrency(NAME, "live")
-    print(
-        f"   put_provisioned_concurrency_config(live, 2): {config.status} with "
+    say(
+        f"put_provisioned_concurrency_config(live, 2): {config.status} with "
         f"{config.allocated_provisioned_concurrent_executions} environments initialised "
         "before any request"
     )
@@ -125,12 +125,12 @@ def _provisioned(sb: Sandbox) -> Phase:
     served = [r for r in spill if not isinstance(r, LambdaError)]
     warm = [r for r in served if sb.explain(r.request_id).outcome == "provisioned"]
     spilled = [r for r in served if r not in warm]
-    print(f"   a burst of 4 on live: {len(warm)} provisioned, {len(spilled)} spilled over")
+    say(f"a burst of 4 on live: {len(warm)} provisioned, {len(spilled)} spilled over")
     if warm:
         has_init = any("Init Duration" in line for line in warm[0].logs)
-        print(f"   why? {sb.explain(warm[0].request_id)}")
-        print(f"   (its REPORT line has {'an' if has_init else 'no'} Init Duration)")
+        say(f"why? {sb.explain(warm[0].request_id)}")
+        say(f"(its REPORT line has {'an' if has_init else 'no'} Init Duration)")
     if spilled:
-        print(f"   and: {sb.explain(spilled[0].request_id)}")
+        say(f"and: {sb.explain(spilled[0].request_id)}")
     label = f"provisioned = 2 on live:\n{len(warm)} warm, {len(spilled)} spill over"
     return Phase(label, start, sb.clock.time(), ("provisioned", 2))
