@@ -132,5 +132,5 @@ def _provisioned(sb: Sandbox) -> Phase:
         say(f"(its REPORT line has {'an' if has_init else 'no'} Init Duration)")
     if spilled:
         say(f"and: {sb.explain(spilled[0].request_id)}")
-    label = f"provisioned = 2 on live:\n{len(warm)} warm, {len(spilled)} spill over"
+    label = f"provisioned = 2 on live:\n{len(warm)} provisioned, {len(spilled)} spill over"
     return Phase(label, start, sb.clock.time(), ("provisioned", 2))
