@@ -10,27 +10,41 @@ that table, kept up to date while a load runs in another thread or cell.
 It is a thin view like the plots: a bus subscriber that appends and flags, and one
 renderer thread that recomputes :func:`pipeline_stats` at most ``hz`` times a second and
 pushes HTML into a ``widgets.HTML``. Queue depths are not telemetry, so the renderer also
-reads them (``GetQueueAttributes``) on every frame and at least twice a second.
+reads them (``GetQueueAttributes``) on every frame and at least twice a second, and keeps
+them as a history that :class:`QueueDepthFigure` draws (the ``queue_plot`` image).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
 import ipywidgets as widgets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
 
-__all__ = ["FunctionStats", "PipelineBoard", "PipelineStats", "QueueDepth", "pipeline_stats"]
+__all__ = [
+    "FunctionStats",
+    "PipelineBoard",
+    "PipelineStats",
+    "QueueDepth",
+    "QueueDepthFigure",
+    "pipeline_stats",
+]
 
 log = logging.getLogger("sandbox.notebook")
+MAX_SAMPLES = 2000  # queue-depth samples kept per board (older ones are dropped)
 
 
 @dataclass
@@ -111,7 +125,10 @@ class PipelineStats:
                 s.cold_starts,
                 s.throttles,
                 s.peak,
-                " ".join(f"v{v}: {n}" for v, n in sorted(s.versions.items())) or "-",
+                " ".join(
+                    f"{'v' if v.isdigit() else ''}{v}: {n}" for v, n in sorted(s.versions.items())
+                )
+                or "-",
                 f"{s.queued} / {s.retries} / {s.succeeded} / {s.failed}" if s.queued else "-",
                 f"{s.batches} ({s.batch_records})" if s.batches else "-",
                 ", ".join(f"{d}: {n}" for d, n in sorted(s.delivered.items())) or "-",
@@ -191,6 +208,45 @@ def _peak(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
+class QueueDepthFigure(Figure):
+    """Visible messages per queue over time (seconds of platform time since the first
+    sample), one step line per queue. Its own Agg canvas: safe in a renderer thread."""
+
+    def __init__(
+        self, queues: Sequence[str], *, width: float = 10.0, height: float = 2.5, dpi: float = 100
+    ) -> None:
+        super().__init__(figsize=(width, height), dpi=dpi)
+        FigureCanvasAgg(self)
+        self.ax = ax = self.add_subplot(1, 1, 1)
+        self.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.2)
+        ax.set_title("Queue depth (ApproximateNumberOfMessages)", fontsize="small")
+        ax.set_xlabel("seconds")
+        ax.grid(alpha=0.3)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        self.queue_lines: dict[str, Line2D] = {}
+        for name in queues:
+            (self.queue_lines[name],) = ax.plot([], [], drawstyle="steps-post", label=name)
+        if queues:
+            ax.legend(loc="upper left", fontsize="x-small")
+
+    def update_samples(self, samples: Sequence[tuple[float, Mapping[str, int]]]) -> None:
+        """Show ``samples`` (all of them): ``(platform time, {queue: visible messages})``."""
+        t0 = samples[0][0] if samples else 0.0
+        top = 1
+        for name, line in self.queue_lines.items():
+            points = [(t - t0, depths[name]) for t, depths in samples if name in depths]
+            line.set_data([p[0] for p in points], [p[1] for p in points])
+            top = max([top, *(p[1] for p in points)])
+        t_max = samples[-1][0] - t0 if samples else 1.0
+        self.ax.set_xlim(0.0, max(t_max, 1e-3) * 1.02)
+        self.ax.set_ylim(-0.05 * top, top * 1.15 + 0.5)
+
+    def to_png(self) -> bytes:
+        out = io.BytesIO()
+        self.canvas.print_png(out)  # type: ignore[attr-defined]
+        return out.getvalue()
+
+
 class PipelineBoard(widgets.VBox):  # type: ignore[misc]
     """Live :class:`PipelineStats` of ``functions`` (all when ``None``) and SQS ``queues``."""
 
@@ -210,6 +266,10 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
         self.period = 1.0 / hz
         self.frames = 0
         self._peaks: dict[str, int] = {}
+        self.samples: list[tuple[float, dict[str, int]]] = []  # (platform time, depths)
+        self.depth_figure = QueueDepthFigure(self.queues)
+        # the depth history as a picture, for a tab of the dashboard (None without queues)
+        self.queue_plot = widgets.Image(format="png") if self.queues else None
         self._lock = threading.Lock()
         self._dirty = threading.Event()
         self._stop = threading.Event()
@@ -250,8 +310,19 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
     def _render(self) -> None:
         with self._lock:
             records = list(self._records)
-        self.stats = pipeline_stats(records, self.functions, self._depths())
+        depths = self._depths()
+        self.stats = pipeline_stats(records, self.functions, depths)
         self.html.value = self.stats.html()
+        if self.queue_plot is not None:
+            visible = {name: d.visible for name, d in depths.items()}
+            now = self.sb.clock.time()
+            if len(self.samples) >= 2 and self.samples[-1][1] == self.samples[-2][1] == visible:
+                self.samples[-1] = (now, visible)  # unchanged: the line only reaches "now"
+            else:
+                self.samples.append((now, visible))
+                del self.samples[:-MAX_SAMPLES]
+            self.depth_figure.update_samples(self.samples)
+            self.queue_plot.value = self.depth_figure.to_png()
         self.frames += 1
 
     def _run(self) -> None:
@@ -292,6 +363,8 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
             self._thread.join(timeout=5)
         try:
             self.html.close()
+            if self.queue_plot is not None:
+                self.queue_plot.close()
         except Exception:
             pass
         super().close()

@@ -423,7 +423,8 @@ class LifecycleTimeline(_LivePlot):
         height: float | None = None,
         functions: Sequence[str] | None = None,
     ) -> None:
-        title = ", ".join(functions) if functions else function_name
+        # several functions: the lane labels name them, and a title would meet the legend
+        title = None if functions else function_name
         self.figure = timeline_figure((), width=width, height=height, title=title)
         super().__init__(sb, function_name, hz=hz, functions=functions)
 
@@ -436,7 +437,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
     whose depth to follow, ``by="version"`` to split concurrency per version (a canary),
     and ``limits_of`` for the function whose reserved and provisioned lines to draw. With
     ``functions`` or ``queues`` a :class:`PipelineBoard` (counts per function, the async
-    queue, batches, executed versions, queue depths) sits above the tabs. ``invoke=False``
+    queue, batches, executed versions, queue depths) sits above the tabs, and ``queues``
+    adds a *Queues* tab: their depth over time. ``invoke=False``
     leaves out the InvokePanel (a load drives the application, not a button)."""
 
     def __init__(
@@ -458,9 +460,12 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.concurrency = ConcurrencyPlot(
             sb, function_name, by=by, functions=functions, limits_of=limits_of, hz=hz
         )
-        self.tabs = widgets.Tab(children=[self.timeline, self.concurrency])
-        self.tabs.set_title(0, "Lifecycle")
-        self.tabs.set_title(1, "Concurrency")
+        tabs = [self.timeline, self.concurrency]
+        if self.board is not None and self.board.queue_plot is not None:
+            tabs.append(self.board.queue_plot)  # the queues' depth over time
+        self.tabs = widgets.Tab(children=tabs)
+        for index, title in enumerate(("Lifecycle", "Concurrency", "Queues")[: len(tabs)]):
+            self.tabs.set_title(index, title)
         if functions:  # an application opens on concurrency: throttles and versions
             self.tabs.selected_index = 1
         parts = [self.invoke_panel, self.board, self.tabs]

@@ -30,6 +30,18 @@ def _eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     return predicate()
 
 
+def test_the_depth_history_keeps_changes_and_reaches_now() -> None:
+    from sandbox.notebook.board import QueueDepthFigure
+
+    figure = QueueDepthFigure(["a", "b"])
+    figure.update_samples(
+        [(100.0, {"a": 0, "b": 1}), (101.0, {"a": 4, "b": 1}), (103.0, {"a": 4, "b": 0})]
+    )
+    xs, ys = figure.queue_lines["a"].get_data()
+    assert list(xs) == [0.0, 1.0, 3.0] and list(ys) == [0, 4, 4]
+    assert figure.ax.get_ylim()[1] > 4 and figure.to_png().startswith(b"\x89PNG")
+
+
 def test_stats_count_versions_throttles_the_async_queue_and_batches() -> None:
     inv = RecordKind.INVOCATION
     records = [
@@ -81,6 +93,7 @@ def test_stats_count_versions_throttles_the_async_queue_and_batches() -> None:
     assert "1:2 2:1" in text and "2/1/1/1" in text and "charged:1 failed:1" in text
     assert "queue orders: 3 visible, 2 in flight, peak 9" in text
     assert "v1: 2 v2: 1" in stats.html() and "<b>orders</b>" in stats.html()
+    assert "<td>$LATEST: 1</td>" in stats.html()  # a version number gets a "v", $LATEST not
     every = pipeline_stats(records)
     assert set(every.functions) == {"validate", "charge", "other"}
 
@@ -120,6 +133,11 @@ def test_the_board_follows_several_functions_and_queues_live(app: Sandbox) -> No
     ), board.stats.text()
     assert board.stats.functions["front"].invocations == 1
     assert "done:3" in board.text()
+    # the depth history: inbox stayed at 2, done rose to 3, and the picture shows it
+    assert board.queue_plot is not None and bytes(board.queue_plot.value).startswith(b"\x89PNG")
+    assert board.samples[0][1]["inbox"] == 2 and board.samples[-1][1]["done"] == 3
+    xs, ys = board.depth_figure.queue_lines["done"].get_data()
+    assert list(ys)[-1] == 3 and len(xs) == len(board.samples)
     board.close()
     assert not board.running
     frames = board.frames
@@ -135,6 +153,8 @@ def test_an_application_dashboard_shows_several_functions_by_version(app: Sandbo
     )
     assert dashboard.invoke_panel is None and dashboard.board is not None
     assert dashboard.children == (dashboard.board, dashboard.tabs)
+    assert dashboard.tabs.children[2] is dashboard.board.queue_plot  # the Queues tab
+    assert dashboard.tabs.get_title(2) == "Queues"
     assert dashboard.tabs.selected_index == 1  # concurrency first
     app.put_function_concurrency("back", 3)
     dashboard.concurrency.refresh_limits()  # no single function: the account line only
