@@ -90,7 +90,7 @@ def _setup_flaky(sb: Sandbox) -> Mapping[str, object]:
         "destination for one condition, success or failure.",
     ),
     setup=_setup_flaky,
-    wait=3.0,
+    wait=4.0,
 )
 def _fail_fast(sb: Sandbox, window: Window) -> str:
     last, deliveries = _handled(window, "flaky")
@@ -132,7 +132,7 @@ def _setup_label(sb: Sandbox) -> Mapping[str, object]:
         "look at how you invoke.",
     ),
     setup=_setup_label,
-    wait=3.0,
+    wait=4.0,
 )
 def _success_to_topic(sb: Sandbox, window: Window) -> str:
     last, deliveries = _handled(window, "label")
@@ -177,7 +177,7 @@ def _setup_resize(sb: Sandbox) -> Mapping[str, object]:
         "not of the event invoke config.",
     ),
     setup=_setup_resize,
-    wait=3.0,
+    wait=4.0,
 )
 def _dead_letter(sb: Sandbox, window: Window) -> str:
     last, deliveries = _handled(window, "resize")

@@ -66,7 +66,7 @@ def _setup_box(sb: Sandbox) -> Mapping[str, object]:
         "One setting of the mapping says how many records at most one invocation gets.",
     ),
     setup=_setup_box,
-    wait=5.0,
+    wait=4.5,
 )
 def _batches(sb: Sandbox, window: Window) -> str:
     batches = [
@@ -107,7 +107,7 @@ def _setup_thumb(sb: Sandbox) -> Mapping[str, object]:
         "buckets, a source ARN.",
     ),
     setup=_setup_thumb,
-    wait=3.0,
+    wait=4.0,
 )
 def _bucket_permission(sb: Sandbox, window: Window) -> str:
     pushes = [r for r in window.records("trigger", "thumb") if r.detail.get("trigger") == "s3"]
@@ -159,7 +159,7 @@ def _setup_triage(sb: Sandbox) -> Mapping[str, object]:
         "message is under its `body`.",
     ),
     setup=_setup_triage,
-    wait=5.0,
+    wait=4.5,
 )
 def _filter(sb: Sandbox, window: Window) -> str:
     seen: list[str] = []
