@@ -93,8 +93,23 @@ def main() -> None:
         )
         total = psutil.virtual_memory()
         print(f"machine: {total.used / 2**30:.1f} GiB used of {total.total / 2**30:.1f} GiB")
+        kernel = _meminfo("PageTables", "KernelStack", "Slab")
+        print("kernel: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in kernel.items()))
+        if memorymerge.ksm_running():
+            profit = int(_ksm("general_profit")) / 2**20
+            print(f"same-page merging saves {profit:.0f} MiB net of its own bookkeeping")
         close_start = time.perf_counter()
     print(f"closing {len(envs)} environments took {time.perf_counter() - close_start:.2f} s")
+
+
+def _meminfo(*names: str) -> dict[str, int]:
+    """Fields of /proc/meminfo, in bytes."""
+    found = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in names:
+            found[key] = int(value.split()[0]) * 1024
+    return found
 
 
 def _ksm(name: str) -> str:
@@ -110,22 +125,23 @@ def _ksmd_cpu() -> float:
 
 
 def _wait_for_merging(envs: list, settle: float) -> None:  # type: ignore[type-arg]
-    """With the kernel's same-page scanner on (sandbox.runtime.memorymerge), sample the
-    median USS of the environments each second until it stops falling (or ``settle``
-    seconds pass); print how long merging took and the scanner's CPU time."""
+    """With the kernel's same-page scanner on (sandbox.runtime.memorymerge), wait until
+    it has scanned everything twice since the environments started (a page is merged on
+    the scan after the one that first sees it), or ``settle`` seconds; print how long that
+    took, the median USS on the way, and the scanner's CPU time."""
     print(
         f"same-page merging: ksm run=1, pages_to_scan={_ksm('pages_to_scan')}, "
         f"sleep_millisecs={_ksm('sleep_millisecs')}"
     )
-    start, cpu = time.perf_counter(), _ksmd_cpu()
-    previous = float("inf")
+    start, cpu, scans = time.perf_counter(), _ksmd_cpu(), int(_ksm("full_scans"))
     while time.perf_counter() - start < settle:
-        sample = [psutil.Process(e.process.pid).memory_full_info().uss / 2**20 for e in envs[:50]]
-        median = statistics.median(sample)
-        print(f"  after {time.perf_counter() - start:5.1f} s: USS median {median:.2f} MiB")
-        if median > previous * 0.98 and median < 1.0:  # merged, and no longer falling
+        if int(_ksm("full_scans")) >= scans + 2:
             break
-        previous = median
+        sample = [psutil.Process(e.process.pid).memory_full_info().uss / 2**20 for e in envs]
+        print(
+            f"  after {time.perf_counter() - start:5.1f} s: USS median "
+            f"{statistics.median(sample):.2f} MiB, {int(_ksm('full_scans')) - scans} full scans"
+        )
         time.sleep(2.0)
     print(
         f"merging took {time.perf_counter() - start:.1f} s, ksmd used "
