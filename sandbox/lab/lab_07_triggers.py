@@ -47,9 +47,27 @@ def _ensure(sb: Sandbox, name: str, code: str) -> None:
         sb.create_function(name, code)
 
 
+def _start_over(sb: Sandbox, function_name: str, queue_name: str) -> None:
+    """Remove an earlier attempt's mapping from the queue to the function, and the
+    messages it left: each attempt counts its own batches from an empty queue."""
+    url = sb.sqs.create_queue(queue_name)["QueueUrl"]  # CreateQueue is idempotent
+    arn = f"arn:aws:sqs:{sb.region}:{sb.account_id}:{queue_name}"
+    listed = sb.list_event_source_mappings(function_name=function_name)
+    for mapping in listed.event_source_mappings:
+        if mapping.event_source_arn == arn:
+            sb.delete_event_source_mapping(mapping.uuid)
+            sb.wait_for_event_source_mapping_deleted(mapping.uuid)
+    for _ in range(100):  # bounded: a few hundred leftover messages at most
+        got = sb.sqs.receive_message(url, max_number_of_messages=10).get("Messages", [])
+        if not got:
+            break
+        for message in got:
+            sb.sqs.delete_message(url, message["ReceiptHandle"])
+
+
 def _setup_box(sb: Sandbox) -> Mapping[str, object]:
     _ensure(sb, "box", BOX)
-    sb.sqs.create_queue("parcels")
+    _start_over(sb, "box", "parcels")
     return {"PARCELS": PARCELS}
 
 
@@ -140,7 +158,7 @@ def _bucket_permission(sb: Sandbox, window: Window) -> str:
 
 def _setup_triage(sb: Sandbox) -> Mapping[str, object]:
     _ensure(sb, "triage", TRIAGE)
-    sb.sqs.create_queue("tickets")
+    _start_over(sb, "triage", "tickets")
     return {"TICKETS": TICKETS}
 
 
