@@ -111,13 +111,14 @@ def test_the_live_histogram_follows_requests_and_the_alias_routing(sb: Sandbox) 
         sb.invoke_many("shop", [{}] * 5, qualifier="live", concurrency=2)
         sb.invoke("shop")  # $LATEST: not through the alias, not counted
         assert _eventually(lambda: view.counts == {"1": 5})
-        assert view.figure.shares == {"1": 1.0}
+        assert _eventually(lambda: view.figure.shares == {"1": 1.0})
         sb.update_alias(
             "shop", "live", function_version="2", routing_config={"AdditionalVersionWeights": {}}
         )
         sb.invoke("shop", qualifier="live")
         assert _eventually(lambda: view.counts == {"1": 5, "2": 1})
-        assert view.figure.shares == {"2": 1.0}  # read again on the frame: the rollout moved
+        # read again on the frame: the rollout moved
+        assert _eventually(lambda: view.figure.shares == {"2": 1.0})
     finally:
         view.close()
         sb.update_alias("shop", "live", function_version="1")
@@ -127,6 +128,9 @@ def test_the_live_histogram_follows_requests_and_the_alias_routing(sb: Sandbox) 
 @pytest.mark.process
 def test_a_moving_window_keeps_only_the_latest_requests_made_from_now_on(sb: Sandbox) -> None:
     sb.invoke("shop", qualifier="$LATEST")  # before the view: not counted
+    # its invocation record may reach the bus just after invoke returns (the environment
+    # reports the end of INVOKE): wait for it, or the view could start before it
+    assert _eventually(lambda: sb.telemetry.records(kind="invocation", function_name="shop"))
     view = VersionsHistogram(sb, "shop", "$LATEST", last=3, from_now=True)
     try:
         assert view.counts == {}
@@ -135,7 +139,8 @@ def test_a_moving_window_keeps_only_the_latest_requests_made_from_now_on(sb: San
         for _ in range(4):
             sb.invoke("shop", qualifier="$LATEST")
         assert _eventually(lambda: view.counts == {"$LATEST": 3})
-        assert view.figure.shares == {}  # a version, not an alias: no ticks
-        assert "last 3 requests" in view.figure.ax.get_title()
+        # the renderer thread redraws the figure (clears it, then titles it): read it settled
+        assert _eventually(lambda: view.figure.shares == {})  # a version, not an alias
+        assert _eventually(lambda: "last 3 requests" in view.figure.ax.get_title())
     finally:
         view.close()
