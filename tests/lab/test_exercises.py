@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -74,13 +75,21 @@ def test_the_solution_passes(ex: lab.Exercise, fresh: Sandbox) -> None:
 def test_the_empty_and_the_wrong_answers_fail_without_revealing_the_answer(
     ex: lab.Exercise,
 ) -> None:
+    """Each answer in a sandbox of its own, all at once: a failing check of something
+    asynchronous keeps looking for its ``wait`` seconds, and those waits overlap."""
     answer = SOLUTIONS[ex.id]
-    for code in ["", *answer["wrong"]]:
+    codes = ["", *answer["wrong"]]
+
+    def attempt(code: str) -> lab.Verdict:
         sandbox = Sandbox.ephemeral(concurrency_limit=50)
         try:
-            verdict = lab.run(ex.id, sandbox, code)
+            return lab.run(ex.id, sandbox, code)
         finally:
             sandbox.close()
+
+    with ThreadPoolExecutor(max_workers=len(codes)) as pool:
+        verdicts = list(pool.map(attempt, codes))
+    for code, verdict in zip(codes, verdicts, strict=True):
         assert not verdict.passed, f"{ex.id} passed a wrong answer:\n{code}"
         shown = "\n".join([str(verdict), verdict._repr_html_(), *ex.hints, ex.task])
         for secret in answer.get("secrets", []):

@@ -206,7 +206,10 @@ def test_records_too_old_are_discarded(stream: Sandbox, clock: FakeClock) -> Non
         destination_config={"OnFailure": {"Destination": Q + "stream-failures"}},
     )
     put(sb, "poison")
-    wait_for(lambda: seen(sb))
+    # the poller must be asleep in its retry back-off before the clock moves: advanced
+    # earlier (as soon as the handler ran), its wake-up would be 1 s after the new time,
+    # and a fake clock that never moves again never gets there
+    wait_for(lambda: any(r["status"] == "retry" for r in sb.telemetry.rows(kind="poll")))
     clock.advance(61)
     (record,) = wait_failures(sb)
     assert record["requestContext"]["condition"] == "RecordAgeExceeded"

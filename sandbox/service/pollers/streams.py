@@ -248,10 +248,11 @@ class _ShardReader:
                 self._give_up(pending, "RetryAttemptsExhausted", response, attempts)
                 return self._checkpoint(pending[-1].sequence_number)
             delay = min(RETRY_LAST, RETRY_FIRST * 2 ** (attempts - 1))
+            due = self.ctx.clock.time() + delay  # fixed before the record says it is waiting
             self.ctx.emit(
                 self.mapping, status="retry", shard=self.shard_id, attempts=attempts, delay=delay
             )
-            self._sleep_until(self.ctx.clock.time() + delay)
+            self._sleep_until(due)
         return done_to
 
     def _sleep_until(self, due: float) -> None:
