@@ -17,11 +17,8 @@ them as a history that :class:`QueueDepthFigure` draws (the ``queue_plot`` image
 from __future__ import annotations
 
 import io
-import logging
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -33,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
+from sandbox.notebook.live import BusFeed
 
 __all__ = [
     "FunctionStats",
@@ -43,7 +41,6 @@ __all__ = [
     "pipeline_stats",
 ]
 
-log = logging.getLogger("sandbox.notebook")
 MAX_SAMPLES = 2000  # queue-depth samples kept per board (older ones are dropped)
 
 
@@ -258,40 +255,30 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
         *,
         hz: float = 5.0,
     ) -> None:
-        if not 0 < hz <= 10:
-            raise ValueError("hz must be in (0, 10]")
         self.sb = sb
         self.functions = list(functions) if functions else None
         self.queues = list(queues)
-        self.period = 1.0 / hz
         self.frames = 0
         self._peaks: dict[str, int] = {}
         self.samples: list[tuple[float, dict[str, int]]] = []  # (platform time, depths)
         self.depth_figure = QueueDepthFigure(self.queues)
         # the depth history as a picture, for a tab of the dashboard (None without queues)
         self.queue_plot = widgets.Image(format="png") if self.queues else None
-        self._lock = threading.Lock()
-        self._dirty = threading.Event()
-        self._stop = threading.Event()
-        self._records = [r for r in sb.telemetry.records() if self._wants(r)]
+        # queue depths change without telemetry: redraw at least twice a second
+        self._feed = BusFeed(
+            sb.telemetry, self._wants, self._render, hz=hz, name="PipelineBoard", every=0.5
+        )
+        self.period = self._feed.period
         self.html = widgets.HTML()
         self.stats = PipelineStats()
         self._render()  # a first frame at once (headless runs keep it in the widget state)
-        self._unsubscribe: Callable[[], None] | None = sb.telemetry.subscribe(self._on_record)
-        self._thread = threading.Thread(target=self._run, name="sandbox-PipelineBoard", daemon=True)
         super().__init__([self.html])
-        self._thread.start()
+        self._feed.start()
 
     def _wants(self, record: TelemetryRecord) -> bool:
         return record.kind != RecordKind.LOG and (
             self.functions is None or record.function_name in self.functions
         )
-
-    def _on_record(self, record: TelemetryRecord) -> None:
-        if self._wants(record):  # on the invoking thread: append and flag, nothing more
-            with self._lock:
-                self._records.append(record)
-            self._dirty.set()
 
     def _depths(self) -> dict[str, QueueDepth]:
         depths = {}
@@ -308,10 +295,8 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
         return depths
 
     def _render(self) -> None:
-        with self._lock:
-            records = list(self._records)
         depths = self._depths()
-        self.stats = pipeline_stats(records, self.functions, depths)
+        self.stats = pipeline_stats(self._feed.records(), self.functions, depths)
         self.html.value = self.stats.html()
         if self.queue_plot is not None:
             visible = {name: d.visible for name, d in depths.items()}
@@ -325,20 +310,6 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
             self.queue_plot.value = self.depth_figure.to_png()
         self.frames += 1
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            # queue depths change without telemetry: redraw at least twice a second
-            self._dirty.wait(timeout=0.5)
-            if self._stop.is_set():
-                break
-            self._dirty.clear()
-            started = time.monotonic()
-            try:
-                self._render()
-            except Exception:
-                log.exception("PipelineBoard: rendering failed")
-            self._stop.wait(max(0.0, self.period - (time.monotonic() - started)))
-
     def refresh(self) -> PipelineStats:
         """Recompute now (from the calling thread) and return the numbers."""
         self._render()
@@ -350,17 +321,13 @@ class PipelineBoard(widgets.VBox):  # type: ignore[misc]
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return self._feed.running
 
     def close(self) -> None:
         """Unsubscribe from the bus and stop the renderer thread."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        self._stop.set()
-        self._dirty.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        feed = getattr(self, "_feed", None)  # absent if __init__ failed half-way
+        if feed is not None:
+            feed.stop()
         try:
             self.html.close()
             if self.queue_plot is not None:

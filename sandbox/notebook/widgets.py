@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -22,6 +21,7 @@ import ipywidgets as widgets
 
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
 from sandbox.notebook.board import PipelineBoard
+from sandbox.notebook.live import BusFeed
 from sandbox.notebook.plots import (
     ConcurrencyFigure,
     TimelineFigure,
@@ -280,28 +280,20 @@ class _LivePlot(widgets.VBox):  # type: ignore[misc]
         hz: float,
         functions: Collection[str] | None = None,
     ) -> None:
-        if not 0 < hz <= 10:
-            raise ValueError("hz must be in (0, 10]")
         self.sb = sb
         self.function_name = function_name
         # several functions at once (an application); ``function_name`` alone is one
         self.functions = frozenset(functions) if functions else None
-        self.period = 1.0 / hz
         self.frames = 0
         self.last_render_ms = 0.0
-        self._lock = threading.Lock()
-        self._dirty = threading.Event()
-        self._stop = threading.Event()
-        bus = sb.telemetry
-        self._records = [r for r in bus.records(function_name=function_name) if self._wants(r)]
+        self._feed = BusFeed(
+            sb.telemetry, self._wants, self._render, hz=hz, name=type(self).__name__
+        )
+        self.period = self._feed.period
         self.image = widgets.Image(format="png")
         self._render()  # a first frame at once, so even a headless run saves a picture
-        self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_record)
-        self._thread = threading.Thread(
-            target=self._run, name=f"sandbox-{type(self).__name__}", daemon=True
-        )
         super().__init__([self.image])
-        self._thread.start()
+        self._feed.start()
 
     def _wants(self, record: TelemetryRecord) -> bool:
         if record.kind == RecordKind.LOG:
@@ -310,44 +302,19 @@ class _LivePlot(widgets.VBox):  # type: ignore[misc]
             return record.function_name in self.functions
         return self.function_name is None or record.function_name == self.function_name
 
-    def _on_record(self, record: TelemetryRecord) -> None:
-        # called on the invoking thread: append and flag, nothing more
-        if self._wants(record):
-            with self._lock:
-                self._records.append(record)
-            self._dirty.set()
-
     def _update_figure(self, records: list[TelemetryRecord]) -> None:
         self.figure.update(records)
 
     def _render(self) -> None:
         started = time.perf_counter()
-        with self._lock:
-            records = list(self._records)
-        self._update_figure(records)
+        self._update_figure(self._feed.records())
         self.image.value = self.figure.to_png()
         self.frames += 1
         self.last_render_ms = (time.perf_counter() - started) * 1000
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._dirty.wait(timeout=0.5)
-            if self._stop.is_set():
-                break
-            if not self._dirty.is_set():
-                continue
-            self._dirty.clear()  # records arriving while we draw set it again
-            started = time.monotonic()
-            try:
-                self._render()
-            except Exception:
-                log.exception("%s: rendering failed", type(self).__name__)
-            # coalesce: at most one frame per period
-            self._stop.wait(max(0.0, self.period - (time.monotonic() - started)))
-
     def refresh(self) -> None:
         """Redraw on the next tick (e.g. after changing limits)."""
-        self._dirty.set()
+        self._feed.refresh()
 
     @property
     def png(self) -> bytes:
@@ -356,17 +323,13 @@ class _LivePlot(widgets.VBox):  # type: ignore[misc]
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return self._feed.running
 
     def close(self) -> None:
         """Unsubscribe from the bus and stop the renderer thread."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        self._stop.set()
-        self._dirty.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        feed = getattr(self, "_feed", None)  # absent if __init__ failed half-way
+        if feed is not None:
+            feed.stop()
         try:  # plain try: close() also runs from __del__ at interpreter exit, module-less
             self.image.close()
         except Exception:
