@@ -42,3 +42,16 @@ def ipython_shell():  # type: ignore[no-untyped-def]
     from IPython.testing.globalipapp import start_ipython
 
     return start_ipython() or get_ipython()
+
+
+def eventually(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass (bounded, for effects
+    another thread produces: a renderer's frame, a record emitted after a reply)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,6 +12,7 @@ from sandbox import Sandbox
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
 from sandbox.notebook.board import PipelineBoard, QueueDepth, pipeline_stats
 from sandbox.notebook.widgets import Dashboard
+from tests.conftest import eventually
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:"
 
@@ -19,15 +20,6 @@ QUEUE = "arn:aws:sqs:us-east-1:123456789012:"
 def _record(seq: int, kind: RecordKind, fn: str, t: float, **fields: object) -> TelemetryRecord:
     detail = dict(fields.pop("detail", {}))  # type: ignore[call-overload]
     return TelemetryRecord(seq, kind, t, function_name=fn, detail=detail, **fields)  # type: ignore[arg-type]
-
-
-def _eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_the_depth_history_keeps_changes_and_reaches_now() -> None:
@@ -125,7 +117,7 @@ def test_the_board_follows_several_functions_and_queues_live(app: Sandbox) -> No
     for n in range(3):
         app.invoke("back", {"n": n}, invocation_type="Event")
     app.drain(10)
-    assert _eventually(
+    assert eventually(
         lambda: (
             board.stats.functions["back"].delivered.get("done") == 3
             and board.stats.queues.get("done", QueueDepth(0, 0, 0)).visible == 3
@@ -162,8 +154,8 @@ def test_an_application_dashboard_shows_several_functions_by_version(app: Sandbo
     app.invoke("back", {"n": 9}, qualifier="1")
     app.invoke("front", {"n": 9})
     series = dashboard.concurrency.figure.series_lines
-    assert _eventually(lambda: {"back:1", "front:$LATEST"} <= set(series)), set(series)
-    assert _eventually(lambda: dashboard.timeline.figure.invoke_count >= 2)
+    assert eventually(lambda: {"back:1", "front:$LATEST"} <= set(series)), set(series)
+    assert eventually(lambda: dashboard.timeline.figure.invoke_count >= 2)
     assert "inbox: 2 visible" in dashboard.text()
     dashboard.close()
     assert not dashboard.timeline.running and not dashboard.concurrency.running

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from matplotlib.collections import LineCollection
@@ -17,6 +16,7 @@ from sandbox.notebook.versions_view import (
     executed_versions,
     versions_figure,
 )
+from tests.conftest import eventually
 
 V1 = "def lambda_handler(event, context):\n    return 'one'\n"
 V2 = "def lambda_handler(event, context):\n    return 'two'\n"
@@ -33,15 +33,6 @@ def _inv(
         version=version,
         detail={"status": "success", "qualifier": qualifier, **detail},
     )
-
-
-def _eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_counts_only_finished_invocations_of_the_function_and_qualifier() -> None:
@@ -110,15 +101,15 @@ def test_the_live_histogram_follows_requests_and_the_alias_routing(sb: Sandbox) 
         assert view.png.startswith(b"\x89PNG") and view.counts == {}  # a first frame at once
         sb.invoke_many("shop", [{}] * 5, qualifier="live", concurrency=2)
         sb.invoke("shop")  # $LATEST: not through the alias, not counted
-        assert _eventually(lambda: view.counts == {"1": 5})
-        assert _eventually(lambda: view.figure.shares == {"1": 1.0})
+        assert eventually(lambda: view.counts == {"1": 5})
+        assert eventually(lambda: view.figure.shares == {"1": 1.0})
         sb.update_alias(
             "shop", "live", function_version="2", routing_config={"AdditionalVersionWeights": {}}
         )
         sb.invoke("shop", qualifier="live")
-        assert _eventually(lambda: view.counts == {"1": 5, "2": 1})
+        assert eventually(lambda: view.counts == {"1": 5, "2": 1})
         # read again on the frame: the rollout moved
-        assert _eventually(lambda: view.figure.shares == {"2": 1.0})
+        assert eventually(lambda: view.figure.shares == {"2": 1.0})
     finally:
         view.close()
         sb.update_alias("shop", "live", function_version="1")
@@ -130,17 +121,17 @@ def test_a_moving_window_keeps_only_the_latest_requests_made_from_now_on(sb: San
     sb.invoke("shop", qualifier="$LATEST")  # before the view: not counted
     # its invocation record may reach the bus just after invoke returns (the environment
     # reports the end of INVOKE): wait for it, or the view could start before it
-    assert _eventually(lambda: sb.telemetry.records(kind="invocation", function_name="shop"))
+    assert eventually(lambda: sb.telemetry.records(kind="invocation", function_name="shop"))
     view = VersionsHistogram(sb, "shop", "$LATEST", last=3, from_now=True)
     try:
         assert view.counts == {}
         sb.invoke("shop", qualifier="$LATEST")
-        assert _eventually(lambda: view.counts == {"$LATEST": 1})
+        assert eventually(lambda: view.counts == {"$LATEST": 1})
         for _ in range(4):
             sb.invoke("shop", qualifier="$LATEST")
-        assert _eventually(lambda: view.counts == {"$LATEST": 3})
+        assert eventually(lambda: view.counts == {"$LATEST": 3})
         # the renderer thread redraws the figure (clears it, then titles it): read it settled
-        assert _eventually(lambda: view.figure.shares == {})  # a version, not an alias
-        assert _eventually(lambda: "last 3 requests" in view.figure.ax.get_title())
+        assert eventually(lambda: view.figure.shares == {})  # a version, not an alias
+        assert eventually(lambda: "last 3 requests" in view.figure.ax.get_title())
     finally:
         view.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,6 +15,7 @@ from sandbox.notebook.widgets import (
     InvokePanel,
     LifecycleTimeline,
 )
+from tests.conftest import eventually
 
 ECHO = (
     "def lambda_handler(event, context):\n"
@@ -36,15 +37,6 @@ def sb() -> Iterator[Sandbox]:
 
 def _text(panel: InvokePanel) -> str:
     return "".join(o.get("text", "") for o in panel.output.outputs)
-
-
-def _eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_event_builder_flags_invalid_json() -> None:
@@ -107,7 +99,7 @@ def test_live_plots_push_new_frames_and_stop_on_close(
     assert plot.png.startswith(b"\x89PNG")  # a first frame at once
     first, frames = plot.png, plot.frames
     sb.invoke("echo", {"x": 1})
-    assert _eventually(lambda: plot.frames > frames and plot.png != first)
+    assert eventually(lambda: plot.frames > frames and plot.png != first)
     assert plot.running
     plot.close()
     assert not plot.running

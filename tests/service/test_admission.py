@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from sandbox import FakeClock, Sandbox
 from sandbox.core.invocation import InvokeResult
 from sandbox.core.lifecycle import COLD_CAUSES
 from sandbox.errors import LambdaError, TooManyRequestsException
+from tests.conftest import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(60)]
 
@@ -86,15 +85,6 @@ def _peak(sb: Sandbox, function_name: str) -> int:
     return max((level for _, level in sb.concurrency(function_name)), default=0)
 
 
-def _eventually(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def _gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -154,7 +144,7 @@ def test_reserved_concurrency_caps_concurrent_invoke_calls() -> None:
         for t in threads:
             t.start()
         # both requests hold their lease once their environments exist
-        assert _eventually(lambda: len(sb.environments()) == 2)
+        assert eventually(lambda: len(sb.environments()) == 2)
         with pytest.raises(TooManyRequestsException, match=re.escape("Rate Exceeded.")) as e:
             sb.invoke("fn", {})
         _assert_throttle(e.value, RESERVED)
@@ -355,7 +345,7 @@ def test_moving_the_alias_recreates_provisioned_environments() -> None:
         assert served.payload["code"] == "v2"  # type: ignore[index]
         assert served.payload["init"] == "provisioned-concurrency"  # type: ignore[index]
         assert sb.explain(served.request_id).outcome == "provisioned"
-        assert _eventually(lambda: all(_gone(pid) for pid in old.values()))
+        assert eventually(lambda: all(_gone(pid) for pid in old.values()))
         for env_id in old:
             states = [
                 (r["state"], r["reason"])
@@ -379,7 +369,7 @@ def test_deleting_the_config_shuts_its_environments_down() -> None:
         pids = [int(e["pid"]) for e in _provisioned_envs(sb)]  # type: ignore[call-overload]
         sb.delete_provisioned_concurrency_config("fn", "live")
         assert _provisioned_envs(sb) == []
-        assert _eventually(lambda: all(_gone(pid) for pid in pids))
+        assert eventually(lambda: all(_gone(pid) for pid in pids))
         reasons = {
             r["reason"] for r in sb.telemetry.rows(kind="env.state") if r.get("state") == "stopped"
         }
@@ -400,7 +390,7 @@ def test_deleting_the_function_removes_everything() -> None:
         assert len(pids) == 3
         sb.delete_function("fn")
         assert sb.environments() == []
-        assert _eventually(lambda: all(_gone(pid) for pid in pids))
+        assert eventually(lambda: all(_gone(pid) for pid in pids))
         settings = sb.get_account_settings().to_aws()
         assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 1000  # type: ignore[index]
         assert settings["AccountUsage"]["FunctionCount"] == 0  # type: ignore[index]
@@ -491,7 +481,7 @@ def test_explain_names_each_cold_start_cause() -> None:
         burst = sb.invoke_many("fn", [{"sleep": 0.2}] * 2, concurrency=2)
         assert sorted(cause(r) for r in burst) == ["all-busy", "warm"]
         clock.advance(61)  # past the keep-alive: every environment spins down
-        assert _eventually(lambda: sb.environments() == [])
+        assert eventually(lambda: sb.environments() == [])
         assert cause(sb.invoke("fn", {})) == "keep-alive-expired"
         sb.update_function_code("fn", SLEEPER_V2)
         assert cause(sb.invoke("fn", {})) == "new-code-or-configuration"

@@ -17,6 +17,7 @@ import pytest
 from sandbox import FakeClock, Sandbox
 from sandbox.core.telemetry import RecordKind
 from sandbox.service.telemetry import TelemetryBus
+from tests.conftest import eventually
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -102,15 +103,6 @@ def _gone(pid: int) -> bool:
     return _state(pid) in (None, "Z", "X")
 
 
-def _eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def _shutdowns(sb: Sandbox) -> dict[str, str]:
     """env_id -> reason of every SHUTDOWN phase recorded."""
     return {
@@ -140,7 +132,7 @@ def test_idle_environment_is_frozen(sb: Sandbox) -> None:
     first: dict[str, int] = sb.invoke("frz", {}).payload  # type: ignore[assignment]
     pid = first["pid"]
     # spec §1.1: between invocations every process of the environment is stopped
-    assert _eventually(lambda: _state(pid) == "T", 1.0), _state(pid)
+    assert eventually(lambda: _state(pid) == "T", 1.0), _state(pid)
     time.sleep(0.5)  # 50 ticks if the thread were running
     second: dict[str, int] = sb.invoke("frz", {}).payload  # type: ignore[assignment]
     assert second["before"] - first["after"] < 10
@@ -191,8 +183,8 @@ def test_idle_environment_spins_down_after_keep_alive() -> None:
         assert [e["state"] for e in sb.environments()] == ["idle"]
         assert not _gone(pid)
         clock.advance(31)
-        assert _eventually(lambda: sb.environments() == [], 2.0), sb.environments()
-        assert _eventually(lambda: _gone(pid), 2.0)
+        assert eventually(lambda: sb.environments() == [], 2.0), sb.environments()
+        assert eventually(lambda: _gone(pid), 2.0)
         assert _shutdowns(sb) == {env["env_id"]: "spindown"}
         again = sb.invoke("ka", {})
         assert again.payload["count"] == 1  # type: ignore[index]
@@ -214,8 +206,8 @@ def test_keep_alive_counts_from_the_last_invocation() -> None:
         time.sleep(0.6)
         assert [e["pid"] for e in sb.environments()] == [pid]
         clock.advance(11)
-        assert _eventually(lambda: sb.environments() == [], 2.0), sb.environments()
-        assert _eventually(lambda: _gone(pid), 2.0)
+        assert eventually(lambda: sb.environments() == [], 2.0), sb.environments()
+        assert eventually(lambda: _gone(pid), 2.0)
 
 
 # -- retirement on change (spec §1.1, §5) -------------------------------------------------
@@ -229,7 +221,7 @@ def test_code_update_retires_latest_environments_only(sb: Sandbox) -> None:
     assert set(envs) == {"1", "$LATEST"}
 
     sb.update_function_code("up", CODE.format(code="B"))
-    assert _eventually(lambda: _gone(latest.payload["pid"]))  # type: ignore[index]
+    assert eventually(lambda: _gone(latest.payload["pid"]))  # type: ignore[index]
     assert _shutdowns(sb) == {envs["$LATEST"]["env_id"]: "update"}
     # the published version's environment is untouched
     assert [(e["env_id"], e["state"]) for e in sb.environments()] == [(envs["1"]["env_id"], "idle")]
@@ -250,13 +242,13 @@ def test_update_during_an_invocation_retires_the_environment_afterwards(sb: Sand
     results: list[Any] = []
     worker = threading.Thread(target=lambda: results.append(sb.invoke("busy", {"sleep": 0.5})))
     worker.start()
-    assert _eventually(lambda: [e["state"] for e in sb.environments()] == ["busy"], 2.0)
+    assert eventually(lambda: [e["state"] for e in sb.environments()] == ["busy"], 2.0)
     sb.update_function_code("busy", source.replace('"A"', '"B"'))
     worker.join(10)
     (old,) = results
     assert old.function_error is None
     assert old.payload["code"] == "A"  # the running invocation finishes on the old code
-    assert _eventually(lambda: _gone(old.payload["pid"]))
+    assert eventually(lambda: _gone(old.payload["pid"]))
     assert list(_shutdowns(sb).values()) == ["update"]
     assert sb.invoke("busy", {}).payload["code"] == "B"  # type: ignore[index]
 
@@ -269,7 +261,7 @@ def test_configuration_update_retires_latest_environments(sb: Sandbox) -> None:
     (env,) = sb.environments()
     sb.update_function_configuration("cfg", environment={"Variables": {"XX": "2"}})
     assert sb.environments() == []
-    assert _eventually(lambda: _gone(env["pid"]))  # type: ignore[arg-type]
+    assert eventually(lambda: _gone(env["pid"]))  # type: ignore[arg-type]
     assert _shutdowns(sb) == {env["env_id"]: "update"}
     after = sb.invoke("cfg", {})
     assert after.payload["x"] == "2"  # type: ignore[index]
@@ -286,7 +278,7 @@ def test_delete_function_shuts_down_its_environments(sb: Sandbox) -> None:
     assert len(doomed) == 2
     sb.delete_function("gone")
     assert [e["function_name"] for e in sb.environments()] == ["kept"]
-    assert all(_eventually(lambda p=p: _gone(p)) for p in pids)
+    assert all(eventually(lambda p=p: _gone(p)) for p in pids)
     assert not _gone(kept)
     assert set(_shutdowns(sb)) == doomed
     with pytest.raises(sb.exceptions.ResourceNotFoundException):
@@ -304,7 +296,7 @@ def test_close_shuts_everything_down_and_is_idempotent() -> None:
     sb.close()
     assert sb.closed
     assert sb.environments() == []
-    assert all(_eventually(lambda p=p: _gone(p)) for p in pids)
+    assert all(eventually(lambda p=p: _gone(p)) for p in pids)
     assert _shutdowns(sb) == dict.fromkeys(env_ids, "close")
     sb.close()  # idempotent
     with pytest.raises(sb.exceptions.SandboxClosedError):
