@@ -215,8 +215,14 @@ def build_parser() -> _Parser:
     p = add("timeline", "The lifecycle timeline (a matplotlib figure).")
     p.add_argument("name", metavar="NAME", nargs="?")
 
-    p = add("dashboard", "The live dashboard widget (invoke panel, timeline, concurrency).")
-    p.add_argument("name", metavar="NAME", nargs="?")
+    p = add(
+        "dashboard",
+        "The live dashboard widget: one function (invoke panel, timeline, concurrency), or "
+        "several with --queues (an application: a live board of counts and queue depths).",
+    )
+    p.add_argument("name", metavar="NAME", nargs="*")
+    p.add_argument("--queues", nargs="+", default=[], metavar="QUEUE", help="SQS queues to watch")
+    p.add_argument("--by", choices=["function", "version"], default="function")
 
     p = add(
         "reset",

@@ -483,7 +483,10 @@ class LambdaMagics(AsyncMagics, Magics):
             raise UsageError("dashboard arrives with the notebook widgets") from exc
         except ImportError as exc:
             raise UsageError("dashboard arrives with the notebook widgets") from exc
-        return Dashboard(self.sandbox, args.name)
+        names, queues = list(args.name), list(args.queues)
+        if len(names) > 1 or queues:  # an application: several functions, its queues
+            return Dashboard(self.sandbox, functions=names, queues=queues, by=args.by, invoke=False)
+        return Dashboard(self.sandbox, names[0] if names else None, by=args.by)
 
     def _reset(self, args: argparse.Namespace, cell: str | None) -> None:
         sb = self.sandbox

@@ -420,10 +420,12 @@ def test_timeline_and_dashboard_use_what_exists(
         lam(shell, "timeline")
 
     fake = types.ModuleType("sandbox.notebook.widgets")
-    fake.Dashboard = lambda sandbox, name: ("dashboard", sandbox, name)  # type: ignore[attr-defined]
+    fake.Dashboard = lambda sandbox, name=None, **kw: ("dashboard", sandbox, name, kw)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "sandbox.notebook.widgets", fake)
-    assert lam(shell, "dashboard") == ("dashboard", sb, None)
-    assert lam(shell, "dashboard f") == ("dashboard", sb, "f")
+    assert lam(shell, "dashboard") == ("dashboard", sb, None, {"by": "function"})
+    assert lam(shell, "dashboard f --by version") == ("dashboard", sb, "f", {"by": "version"})
+    application = {"functions": ["f", "g"], "queues": ["q"], "by": "function", "invoke": False}
+    assert lam(shell, "dashboard f g --queues q") == ("dashboard", sb, None, application)
     monkeypatch.setitem(sys.modules, "sandbox.notebook.widgets", None)
     with pytest.raises(UsageError, match=r"dashboard arrives with the notebook widgets"):
         lam(shell, "dashboard")
