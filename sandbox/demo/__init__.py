@@ -48,7 +48,7 @@ def run_demo(sb: Sandbox, *, pictures: Path) -> int:
     print(f"\nThe telemetry bus recorded {len(sb.telemetry):,} events (sb.telemetry.rows()).")
     save_pictures(sb, pictures, phases)
     print(
-        "Next: the labs in notebooks/ and the pages in docs/index.md. "
-        "In a notebook: %load_ext sandbox (docs/notebook.md)."
+        'Next: the course, ten labs with exercises that check themselves: pip install ".[lab]" '
+        "&& lambda-sandbox lab (docs/course.md). In a notebook: %load_ext sandbox."
     )
     return 0
