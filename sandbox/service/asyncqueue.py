@@ -307,10 +307,11 @@ class AsyncQueue(AsyncOutcomes):
         if result.function_error is None:
             self._finish(event, Condition.SUCCESS, config, resolved)
         elif event.attempts <= config.retries:
-            due = min(self._clock.time() + retry_delay(event.attempts), expiry)
+            now = self._clock.time()
             self._requeue(
                 event,
-                due,
+                now,
+                min(now + retry_delay(event.attempts), expiry),
                 f"function error ({event.attempts} of {config.retries + 1} attempts made)",
             )
         else:
@@ -319,10 +320,12 @@ class AsyncQueue(AsyncOutcomes):
     # outcomes -----------------------------------------------------------------------------
     def _back_off(self, event: QueuedEvent, expiry: float, reason: str) -> None:
         event.throttles += 1
-        due = min(self._clock.time() + failure_backoff(event.throttles), expiry)
-        self._requeue(event, due, reason)
+        now = self._clock.time()
+        self._requeue(event, now, min(now + failure_backoff(event.throttles), expiry), reason)
 
-    def _requeue(self, event: QueuedEvent, due: float, reason: str) -> None:
+    def _requeue(self, event: QueuedEvent, now: float, due: float, reason: str) -> None:
+        """Back in the queue until ``due``; the record is dated ``now``, when the delay was
+        chosen (on a scaled clock the store's write takes platform seconds)."""
         with self._db.transaction(traffic=True) as conn:
             conn.execute(
                 "UPDATE async_events SET state='queued', owner=NULL, due=?, attempts=?, "
@@ -338,6 +341,7 @@ class AsyncQueue(AsyncOutcomes):
             )
         self._bus.emit(
             RecordKind.ASYNC,
+            time=now,
             function_name=event.name,
             request_id=event.request_id,
             account_id=event.account,

@@ -274,6 +274,7 @@ def test_tumbling_window_carries_state_to_a_final_invoke(sb: Sandbox, clock: Fak
         "    return {'state': {'total': total}}\n",
     )
     sb.kinesis.create_stream("clicks", shard_count=1)
+    put(sb, "a", "b", "c")  # all there before the first read (after it: a batch of "a" alone)
     sb.create_event_source_mapping(
         "count",
         STREAM,
@@ -281,7 +282,6 @@ def test_tumbling_window_carries_state_to_a_final_invoke(sb: Sandbox, clock: Fak
         tumbling_window_in_seconds=60,
         batch_size=2,
     )
-    put(sb, "a", "b", "c")
 
     def lines() -> list[dict[str, object]]:
         rows = sb.telemetry.rows(kind="log", function_name="count")
