@@ -119,8 +119,8 @@ def _canary(sb: Sandbox) -> dict[str, object]:
     task=(
         "The canary is healthy. Send all of the alias `live`'s traffic to version 2 of "
         "`hello`, with no weighted share left for any other version. Callers keep invoking "
-        "`hello:live`. Exercise cells are plain Python: use the `sb` methods here, not "
-        "`%lambda`."
+        "`hello:live`. (Exercise cells take `%lambda` lines too, but here the `sb` methods "
+        "say exactly what changes.)"
     ),
     hints=(
         "An alias has a primary version and, for a canary, weights for other versions. "
