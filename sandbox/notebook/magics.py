@@ -502,7 +502,9 @@ class LambdaMagics(AsyncMagics, Magics):
             raise UsageError(f"reset would {what}; run %lambda reset --yes to do it")
         if fresh:
             self.use(Sandbox.ephemeral(), owned=True)  # closes the old one
-        for name in names:
+        for name in names:  # its mappings first: on AWS they outlive it, a reset should not
+            for m in sb.list_event_source_mappings(function_name=name).event_source_mappings:
+                sb.delete_event_source_mapping(m.uuid)
             sb.delete_function(name)
         print(f"Reset: {what}")
 

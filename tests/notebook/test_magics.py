@@ -467,9 +467,14 @@ def test_reset_of_a_kept_store_deletes_functions(
         UsageError, match=r"reset would delete 2 function\(s\) from .*: keep1, keep2"
     ):
         lam(shell, "reset")
+    kept = magics.sandbox
+    kept.sqs.create_queue("jobs")
+    source = "arn:aws:sqs:us-east-1:123456789012:jobs"
+    mapping = kept.create_event_source_mapping("keep1", source)
     lam(shell, "reset --yes")
     assert len(lam(shell, "ls")) == 0
-    kept = magics.sandbox
+    # a function's mappings outlive it on AWS; a reset takes them too
+    kept.wait_for_event_source_mapping_deleted(mapping.uuid)
     assert not kept.closed
     magics.close()  # opened by the magics: closed by them
     assert kept.closed

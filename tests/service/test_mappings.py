@@ -197,11 +197,26 @@ def test_list_update_and_delete_rules(sb: Sandbox, queue: str) -> None:
     assert moved.function_arn == f"{FN}:helper"
     with pytest.raises(TypeError):  # as boto3: UpdateEventSourceMapping has no StartingPosition
         sb.update_event_source_mapping(c.uuid, starting_position="LATEST")  # type: ignore[call-arg]
-    # deleting the function deletes its mappings
+    # deleting the function leaves its mappings, as on AWS (spec §5)
     sb.wait_for_event_source_mapping(a.uuid, "Enabled")
     sb.delete_function("worker")
+    assert sb.get_event_source_mapping(a.uuid).to_aws()["State"] == "Enabled"
+    sb.delete_event_source_mapping(a.uuid)
+    sb.wait_for_event_source_mapping_deleted(a.uuid)
     with pytest.raises(ResourceNotFoundException):
         sb.get_event_source_mapping(a.uuid)
+
+
+def test_a_mapping_deleted_while_creating_is_deleted(sb: Sandbox) -> None:
+    """Delete answers ``Deleting`` at once; the runner, settling the ``Creating`` it had
+    just read, must not write ``Enabled`` over it (a lost delete, found by a reset)."""
+    sb.create_function("worker", HANDLER_SOURCE)
+    sb.sqs.create_queue("jobs")
+    for _ in range(10):
+        mapping = sb.create_event_source_mapping("worker", Q + "jobs")
+        sb.delete_event_source_mapping(mapping.uuid)
+        sb.wait_for_event_source_mapping_deleted(mapping.uuid, timeout=5)
+    assert sb.list_event_source_mappings().event_source_mappings == ()
 
 
 def test_mappings_survive_a_restart(tmp_path: object) -> None:

@@ -278,3 +278,37 @@ def test_maximum_concurrency_caps_the_pollers(sb: Sandbox) -> None:
     )
     wait_for(lambda: depth(sb, "busy") == (0, 0), timeout=60)
     assert max(n for _, n in sb.concurrency("slow")) <= 2
+
+
+def test_a_mapping_outlives_its_function_and_resumes_with_a_new_one(
+    worker: Sandbox, clock: FakeClock
+) -> None:
+    """Spec §5: DeleteFunction leaves the mapping Enabled. Its invokes fail (the messages
+    stay in the queue, seen again after the visibility timeout) until a function of that
+    name exists again; then it carries on."""
+    sb = worker
+    mapping = sb.create_event_source_mapping("worker", Q + "jobs")
+    sb.wait_for_event_source_mapping(mapping.uuid, "Enabled")
+    sb.delete_function("worker")
+    assert sb.get_event_source_mapping(mapping.uuid).to_aws()["State"] == "Enabled"
+    listed = sb.list_event_source_mappings(function_name="worker").event_source_mappings
+    assert [m.uuid for m in listed] == [mapping.uuid]
+
+    send(sb, "jobs", "orphan")
+
+    def errors() -> list[dict[str, object]]:
+        return [
+            r
+            for r in sb.telemetry.rows(kind="poll")
+            if r["status"] == "settled" and r.get("outcome") == "error"
+        ]
+
+    wait_for(errors)
+    assert "Function not found" in str(errors()[0]["error"])
+    assert depth(sb, "jobs") == (0, 1)  # received, not deleted: back after the timeout
+
+    sb.create_function("worker", RECORDER)
+    clock.advance(31)  # past the queue's visibility timeout (30 s)
+    wait_for(lambda: batches(sb))
+    assert batches(sb)[0]["bodies"] == ["orphan"]
+    wait_for(lambda: depth(sb, "jobs") == (0, 0))

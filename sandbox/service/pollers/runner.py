@@ -87,11 +87,12 @@ class MappingRunner:
                 if self._stop.is_set():
                     return
                 seen.add(uuid)
-                self._settle(EventSourceMapping.from_stored(uuid, account, region, text))
-            for uuid in set(self._pollers) - seen:  # deleted with its function
+                self._settle(EventSourceMapping.from_stored(uuid, account, region, text), text)
+            for uuid in set(self._pollers) - seen:  # gone from the store (a reset)
                 self._pollers.pop(uuid).stop()
 
-    def _settle(self, mapping: EventSourceMapping) -> None:
+    def _settle(self, mapping: EventSourceMapping, read: str) -> None:
+        """Bring ``mapping`` (as stored: ``read``) to its resting state."""
         uuid = mapping.uuid
         poller = self._pollers.get(uuid)
         if mapping.state is State.DELETING:
@@ -111,15 +112,20 @@ class MappingRunner:
             poller.start()
         if mapping.state in (State.CREATING, State.UPDATING, State.ENABLING, State.DISABLING):
             final = _settled(mapping, State.ENABLED if mapping.polling else State.DISABLED)
-            self._write(final)
+            if not self._write(final, read):  # changed meanwhile: the next pass settles it
+                self._wake.set()
+                return
             if poller is not None:
                 poller.mapping = final
             self.ctx.emit(final, status=str(final.state).lower())
 
-    def _write(self, mapping: EventSourceMapping) -> None:
+    def _write(self, mapping: EventSourceMapping, read: str) -> bool:
+        """Store the settled ``mapping`` unless its row changed since it was ``read`` (an
+        update or a delete arriving mid-pass must not be overwritten); True if stored."""
         with self.ctx.db.transaction() as conn:
-            if mapping_rows.get_mapping(conn, mapping.uuid) is None:
-                return
+            current = mapping_rows.get_mapping(conn, mapping.uuid)
+            if current is None or current[3] != read:
+                return False
             mapping_rows.put_mapping(
                 conn,
                 mapping.uuid,
@@ -130,6 +136,7 @@ class MappingRunner:
                 mapping.stored(),
                 mapping.last_modified,
             )
+        return True
 
     def close(self) -> None:
         self._stop.set()
