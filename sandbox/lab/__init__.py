@@ -53,6 +53,7 @@ __all__ = [
     "Window",
     "attempt",
     "check",
+    "ensure_function",
     "exercise",
     "exercises",
     "get",
@@ -98,6 +99,15 @@ class Window:
     def cold_starts(self, function_name: str | None = None) -> list[TelemetryRecord]:
         """Invocations that waited for an INIT."""
         return [r for r in self.invocations(function_name) if r.detail.get("cold")]
+
+
+def ensure_function(sb: Sandbox, name: str, code: str, **settings: Any) -> None:
+    """Create ``name`` from ``code`` unless it exists: the idempotent step of most set-ups
+    (a student who ran the lab's cells has it already, the harness's fresh sandbox not)."""
+    try:
+        sb.get_function(name)
+    except sb.exceptions.ResourceNotFoundException:
+        sb.create_function(name, code, **settings)
 
 
 Check = Callable[["Sandbox", Window], "str | None"]

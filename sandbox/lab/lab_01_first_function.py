@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.telemetry import RecordKind
 from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import ensure_function as _ensure
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
@@ -43,14 +44,6 @@ TRACER = """def lambda_handler(event, context):
 """
 # Lines Lambda itself writes to a function's log (spec §1.1); a handler's own lines are the rest.
 PLATFORM_LINES = ("START ", "END ", "REPORT ", "INIT_", "EXTENSION", "TELEMETRY", "[ERROR]")
-
-
-def _ensure(sb: Sandbox, name: str, source: str, **settings: object) -> dict[str, object]:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, source, **settings)  # type: ignore[arg-type]
-    return {}
 
 
 def _outcomes(runs: list[TelemetryRecord]) -> str:

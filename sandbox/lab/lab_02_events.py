@@ -15,6 +15,7 @@ from urllib.parse import quote_plus, unquote_plus
 from sandbox import events
 from sandbox.core.telemetry import RecordKind
 from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import ensure_function as _ensure
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
@@ -47,14 +48,6 @@ def lambda_handler(event, context):
 """
 UPLOAD_BUCKET, UPLOAD_KEY = "uploads", "raw/cat photo.jpg"
 ORDER_KEY = "incoming/order 42.json"
-
-
-def _ensure(sb: Sandbox, name: str, source: str) -> dict[str, object]:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, source)
-    return {}
 
 
 @exercise(

@@ -14,6 +14,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import ensure_function as _ensure_function
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
@@ -83,13 +84,6 @@ def _latest_arn(sb: Sandbox, name: str, files: dict[str, str], description: str 
     if versions:
         return max(versions, key=lambda v: v.version).layer_version_arn
     return sb.publish_layer_version(name, _zip(files), description=description).layer_version_arn
-
-
-def _ensure_function(sb: Sandbox, name: str, source: str) -> None:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, source)
 
 
 def _outcomes(runs: list[TelemetryRecord]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from sandbox import Sandbox
 from sandbox.core.concurrency import unreserved_minimum
 from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import ensure_function as _ensure
 
 SLOW = """import time
 
@@ -27,13 +28,6 @@ QUICK = """def lambda_handler(event, context):
     return {"paid": True}
 """
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
-
-
-def _ensure(sb: Sandbox, name: str, code: str) -> None:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, code)
 
 
 def _setup_burst(sb: Sandbox) -> Mapping[str, object]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sandbox import Sandbox
 from sandbox.core.telemetry import RecordKind, TelemetryRecord
-from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import NotYet, Window, ensure_function, exercise
 
 SHEBANG = f"#!{sys.executable}\n"
 PLAIN = """def lambda_handler(event, context):
@@ -65,10 +65,7 @@ def layer_zip(files: Mapping[str, str]) -> bytes:
 
 
 def _ensure(sb: Sandbox, name: str, **config: object) -> None:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, PLAIN, **config)  # type: ignore[arg-type]
+    ensure_function(sb, name, PLAIN, **config)
 
 
 def _extension_calls(sb: Sandbox, function_name: str, env_id: str) -> list[TelemetryRecord]:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from sandbox import Sandbox
 from sandbox.core.telemetry import TelemetryRecord
 from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import ensure_function as _ensure
 
 FAILING = """def lambda_handler(event, context):
     raise ValueError(f"cannot handle {event}")
@@ -28,13 +29,6 @@ LABEL = """def lambda_handler(event, context):
     return {"label": f"ORDER-{event.get('order')}"}
 """
 _FINAL = ("succeeded", "failed", "dropped")
-
-
-def _ensure(sb: Sandbox, name: str, code: str) -> None:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, code)
 
 
 def _queue_arn(sb: Sandbox, name: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from sandbox import Sandbox
 from sandbox.lab import NotYet, Window, exercise
+from sandbox.lab import ensure_function as _ensure
 
 BOX = """import json
 
@@ -38,13 +39,6 @@ def lambda_handler(event, context):
 """
 PARCELS = [json.dumps({"parcel": n}) for n in range(12)]
 TICKETS = [json.dumps({"id": n, "priority": "high" if n % 2 else "low"}) for n in range(1, 7)]
-
-
-def _ensure(sb: Sandbox, name: str, code: str) -> None:
-    try:
-        sb.get_function(name)
-    except sb.exceptions.ResourceNotFoundException:
-        sb.create_function(name, code)
 
 
 def _start_over(sb: Sandbox, function_name: str, queue_name: str) -> None:
